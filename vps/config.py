@@ -1,0 +1,156 @@
+"""Typed experiment configuration, loaded from YAML into dataclasses.
+
+One YAML file (``configs/*.yaml``) holds sections ``model``, ``diffusion``, ``data`` and ``train``; each maps
+onto a dataclass below. Unknown keys are errors (a typo must not be silently ignored), missing keys take
+the dataclass default. ``load_config(path)`` is the one way to read a config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass
+class ModelConfig:
+    """Pix2SeqD architecture (see ``vps.model``)."""
+
+    backbone: str = "resnet18"  # resnet18 | resnet50 | any name vps.model.backbone knows
+    backbone_width: int = 64  # stem width; 64 is the torchvision ResNet, smaller for the tiny preset
+    backbone_weights: str | None = None  # torchvision-format state-dict file, random init otherwise
+    image_size: tuple[int, int] = (384, 1248)  # (H, W) network input
+    mask_stride: int = 2  # mask resolution = image_size / mask_stride
+    encoder_dim: int = 256
+    encoder_layers: int = 4
+    encoder_heads: int = 8
+    denoiser_channels: tuple[int, ...] = (64, 128, 256)
+    denoiser_layers: int = 2  # transformer layers at the U-Net bottleneck
+    denoiser_heads: int = 8
+    dropout: float = 0.0
+
+
+@dataclass
+class DiffusionConfig:
+    """Bit diffusion: analog-bit layout, noise schedule, loss and default sampler."""
+
+    bit_scale: float = 0.1
+    class_bits: int = 8
+    instance_bits: int = 8
+    schedule: str = "cosine"
+    loss_size_power: float = 0.2  # pixel weight ~ instance_area ** -p, normalised
+    cond_drop_prob: float = 0.2  # probability to zero each previous-mask conditioning
+    sampler: str = "ddim"
+    steps: int = 4
+    td: float = 1.0  # time-difference trick
+    warm_start_time: float = 0.5  # noise level the warm start begins at
+    warm_start_steps: int = 2
+    min_instance_area: int = 16  # post-process: smaller instances removed (mask pixels)
+
+
+@dataclass
+class DataConfig:
+    """Where training/validation clips come from and how they are augmented."""
+
+    dataset: str = "kitti_step"  # kitti_step | cityscapes | synth
+    root: str = ""
+    train_split: str = "train"
+    val_split: str = "val"
+    clip_len: int = 3
+    scale_range: tuple[float, float] = (0.75, 1.25)
+    flip_prob: float = 0.5
+    photometric: bool = True
+    num_workers: int = 0
+    synth_sequences: int = 4  # dataset == synth: generated on the fly into root
+    synth_frames: int = 20
+    synth_seed: int = 0
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation and bookkeeping."""
+
+    batch_size: int = 8
+    max_steps: int = 100000
+    lr: float = 1e-4
+    weight_decay: float = 0.05
+    warmup_steps: int = 1000
+    grad_clip: float = 1.0
+    ema_decay: float = 0.999
+    precision: str = "fp32"  # fp32 | bf16 | fp16 (mixed precision on GPU only)
+    seed: int = 0
+    log_every: int = 20
+    eval_every: int = 1000
+    ckpt_every: int = 500
+    eval_steps: int = 4  # sampling steps used by periodic evaluation
+
+
+@dataclass
+class Config:
+    """A whole experiment: what ``vps-train --config`` reads and what checkpoints store."""
+
+    name: str = "experiment"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _coerce(tp: Any, value: Any, where: str) -> Any:
+    """Convert a YAML value to the annotated dataclass field type (tuples, nested dataclasses, Optional)."""
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, where)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return None if value is None else _coerce(args[0], value, where)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"{where}: expected a list, got {value!r}")
+        args = typing.get_args(tp)
+        item_types = [args[0]] * len(value) if len(args) == 2 and args[1] is Ellipsis else list(args)
+        if len(item_types) != len(value):
+            raise ValueError(f"{where}: expected {len(item_types)} items, got {len(value)}")
+        pairs = enumerate(zip(item_types, value, strict=True))
+        return tuple(_coerce(t, v, f"{where}[{i}]") for i, (t, v) in pairs)
+    if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, str, bool) and not isinstance(value, tp):
+        raise ValueError(f"{where}: expected {tp.__name__}, got {value!r}")
+    return value
+
+
+def from_dict(cls: type, data: dict[str, Any] | None, where: str = "config") -> Any:
+    """Build dataclass ``cls`` from a plain dict, rejecting unknown keys with the key's path."""
+    data = data or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {unknown}; known: {sorted(names)}")
+    return cls(**{k: _coerce(hints[k], v, f"{where}.{k}") for k, v in data.items()})
+
+
+def load_config(path: str | Path) -> Config:
+    """Read a YAML experiment config; errors name the file and the offending key."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ValueError(f"{path}: invalid YAML: {e}") from None
+    try:
+        return from_dict(Config, raw, where=str(path))
+    except (TypeError, ValueError) as e:
+        raise ValueError(str(e)) from None
