@@ -1,0 +1,29 @@
+"""Visualisation: colour maps for panoptic ids, overlays, titled panels and MP4/GIF writers (``vps-viz``)."""
+
+from vps.viz.colorize import (
+    boundary_mask,
+    hash_ids,
+    id_colors,
+    instance_colors,
+    overlay,
+    panoptic_colors,
+    semantic_colors,
+)
+from vps.viz.render import MODES, fit_frame, panel, render_frame
+from vps.viz.video import VideoWriter, count_frames
+
+__all__ = [
+    "MODES",
+    "VideoWriter",
+    "boundary_mask",
+    "count_frames",
+    "fit_frame",
+    "hash_ids",
+    "id_colors",
+    "instance_colors",
+    "overlay",
+    "panel",
+    "panoptic_colors",
+    "render_frame",
+    "semantic_colors",
+]
