@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vps.data.clip import Clip
+from vps.data.clip import Clip, ClipDataset
 from vps.data.codecs import read_cityscapes_panoptic, read_image, validate_panoptic
 from vps.data.meta import CITYSCAPES, DatasetMeta
 from vps.errors import DataError
@@ -70,7 +70,7 @@ def _sequence_and_frame(image_id: str, index: int) -> tuple[str, int]:
     return (head, int(tail)) if head and tail.isdigit() else (image_id, index)
 
 
-class CityscapesPanoptic:
+class CityscapesPanoptic(ClipDataset):
     """One :class:`Clip` with ``T = 1`` per annotated image of a Cityscapes panoptic split.
 
     Args:
@@ -80,6 +80,8 @@ class CityscapesPanoptic:
         meta: label space (category ids of the JSON are its train ids).
         seed: seed of the generator ``__getitem__`` uses for augmentation.
     """
+
+    item_name = "image"
 
     def __init__(
         self,
@@ -144,18 +146,5 @@ class CityscapesPanoptic:
         return Clip(images=image[None], panoptic=pan[None].astype(np.int32), sequence=seq, frames=[frame],
                     image_paths=[img_path], label_paths=[lbl_path])
 
-    def get(self, i: int, rng: np.random.Generator | None = None) -> Clip:
-        """Item ``i``, augmented with ``rng`` (``self.rng`` when None) if an augmenter was given."""
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"index {i} out of range for {len(self)} images")
-        clip = self.load(i)
-        if self.augment is not None:
-            clip = self.augment(clip, self.rng if rng is None else rng)
-        return clip
-
-    def __getitem__(self, i: int) -> Clip:
-        return self.get(i)
-
-    def reseed(self, seed: int) -> None:
-        """Reset the augmentation generator (call from a DataLoader ``worker_init_fn``)."""
-        self.rng = np.random.default_rng(seed)
+    def load_item(self, i: int) -> Clip:
+        return self.load(i)

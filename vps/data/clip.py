@@ -8,6 +8,7 @@ visualisation of prediction folders); training always gets both.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,3 +69,37 @@ class Clip:
     def with_arrays(self, images: np.ndarray | None, panoptic: np.ndarray | None) -> Clip:
         """A copy with new pixel arrays (same sequence, frames and paths); used by augmentation."""
         return dataclasses.replace(self, images=images, panoptic=panoptic)
+
+
+class ClipDataset:
+    """Shared indexing and augmentation of the clip datasets (KITTI-STEP, Cityscapes).
+
+    Subclasses set ``self.augment`` (a callable ``(Clip, Generator) -> Clip`` or ``None``) and ``self.rng``,
+    and implement ``__len__`` and :meth:`load_item` (the un-augmented item ``i``, ``0 <= i < len``).
+    """
+
+    augment: Callable[[Clip, np.random.Generator], Clip] | None
+    rng: np.random.Generator
+    item_name = "item"
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def load_item(self, i: int) -> Clip:
+        raise NotImplementedError
+
+    def get(self, i: int, rng: np.random.Generator | None = None) -> Clip:
+        """Item ``i``, augmented with ``rng`` (``self.rng`` when None) if an augmenter was given."""
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"{self.item_name} index {i} out of range for {len(self)} {self.item_name}s")
+        clip = self.load_item(i % len(self))
+        if self.augment is not None:
+            clip = self.augment(clip, self.rng if rng is None else rng)
+        return clip
+
+    def __getitem__(self, i: int) -> Clip:
+        return self.get(i)
+
+    def reseed(self, seed: int) -> None:
+        """Reset the augmentation generator (call from a DataLoader ``worker_init_fn`` so workers differ)."""
+        self.rng = np.random.default_rng(seed)

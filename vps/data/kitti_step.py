@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vps.data.clip import Clip
+from vps.data.clip import Clip, ClipDataset
 from vps.data.codecs import read_image, read_kitti_panoptic
 from vps.data.meta import KITTI_STEP, DatasetMeta
 from vps.errors import DataError
@@ -83,7 +83,7 @@ def _sequence_dirs(folder: Path) -> dict[str, Path]:
     return {p.name: p for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith(".")}
 
 
-class KittiStep:
+class KittiStep(ClipDataset):
     """Clips of ``clip_len`` consecutive frames from a KITTI-STEP split, one window per start frame.
 
     Args:
@@ -102,6 +102,8 @@ class KittiStep:
         on_gap: ``"split"`` (no clip straddles a frame-number gap) or ``"error"`` (raise at construction).
         seed: seed of the generator ``__getitem__`` uses for augmentation (see :meth:`reseed`).
     """
+
+    item_name = "clip"
 
     def __init__(
         self,
@@ -272,21 +274,8 @@ class KittiStep:
             label_paths=[p[1] for p in paths if p[1] is not None],
         )
 
-    def get(self, i: int, rng: np.random.Generator | None = None) -> Clip:
-        """Clip ``i``, augmented with ``rng`` (if an augmenter was given; ``self.rng`` when rng is None)."""
-        if not -len(self) <= i < len(self):
-            raise IndexError(f"clip index {i} out of range for {len(self)} clips")
-        clip = self.load_clip(*self._clips[i])
-        if self.augment is not None:
-            clip = self.augment(clip, self.rng if rng is None else rng)
-        return clip
-
-    def __getitem__(self, i: int) -> Clip:
-        return self.get(i)
-
-    def reseed(self, seed: int) -> None:
-        """Reset the augmentation generator (call from a DataLoader ``worker_init_fn`` so workers differ)."""
-        self.rng = np.random.default_rng(seed)
+    def load_item(self, i: int) -> Clip:
+        return self.load_clip(*self._clips[i])
 
     def validate(self) -> int:
         """Read every frame once (raising the first :class:`DataError`); returns the number of frames."""
