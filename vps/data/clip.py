@@ -8,6 +8,7 @@ visualisation of prediction folders); training always gets both.
 from __future__ import annotations
 
 import dataclasses
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,7 +72,7 @@ class Clip:
         return dataclasses.replace(self, images=images, panoptic=panoptic)
 
 
-class ClipDataset:
+class ClipDataset(ABC):
     """Shared indexing and augmentation of the clip datasets (KITTI-STEP, Cityscapes).
 
     Subclasses set ``self.augment`` (a callable ``(Clip, Generator) -> Clip`` or ``None``) and ``self.rng``,
@@ -82,11 +83,13 @@ class ClipDataset:
     rng: np.random.Generator
     item_name = "item"
 
+    @abstractmethod
     def __len__(self) -> int:
-        raise NotImplementedError
+        """Number of items."""
 
+    @abstractmethod
     def load_item(self, i: int) -> Clip:
-        raise NotImplementedError
+        """The un-augmented item ``i`` (``0 <= i < len(self)``)."""
 
     def get(self, i: int, rng: np.random.Generator | None = None) -> Clip:
         """Item ``i``, augmented with ``rng`` (``self.rng`` when None) if an augmenter was given."""
