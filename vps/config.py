@@ -33,6 +33,10 @@ class ModelConfig:
     denoiser_layers: int = 2  # transformer layers at the U-Net bottleneck
     denoiser_heads: int = 8
     dropout: float = 0.0
+    denoiser_res_blocks: int = 1  # residual blocks per U-Net level (encoder and decoder side)
+    num_class_logits: int = 256  # class values the head predicts (<= 256; the rest get -1e4 logits)
+    feature_dim: int = 0  # channels of the encoder output (feature-pyramid merge); 0 = encoder_dim
+    denoiser_transformer_dim: int = 0  # width of the bottleneck transformer; 0 = denoiser_channels[-1]
 
 
 @dataclass
@@ -51,6 +55,8 @@ class DiffusionConfig:
     warm_start_time: float = 0.5  # noise level the warm start begins at
     warm_start_steps: int = 2
     min_instance_area: int = 16  # post-process: smaller instances removed (mask pixels)
+    ignore_label: int = 255  # void class id in targets
+    void_weight: float = 0.0  # loss weight of void pixels (0: not trained, as void is not evaluated)
 
 
 @dataclass
@@ -69,6 +75,14 @@ class DataConfig:
     synth_sequences: int = 4  # dataset == synth: generated on the fly into root
     synth_frames: int = 20
     synth_seed: int = 0
+    synth_val_sequences: int = 2  # dataset == synth: val split, generated with synth_val_seed
+    synth_val_seed: int = 1000
+    augment: bool = True  # ClipAugment (scale/crop/flip/photometric) on training clips
+    shuffle_track_ids: bool = True  # random injective track-id map per clip (video training)
+    single_frame_prob: float = 0.0  # probability to zero a sample's whole conditioning (image training)
+    track_id_order: str = "random"  # random (paper: random injective map) | spatial (order of appearance)
+    eval_sequences: int = 2  # periodic evaluation: first N sequences of val_split
+    eval_frames: int = 0  # periodic evaluation: at most N frames per sequence (0 = all)
 
 
 @dataclass
@@ -88,6 +102,11 @@ class TrainConfig:
     eval_every: int = 1000
     ckpt_every: int = 500
     eval_steps: int = 4  # sampling steps used by periodic evaluation
+    eval_warm_start: bool = False  # periodic evaluation with the warm start
+    min_lr_ratio: float = 0.01  # cosine decays to lr * min_lr_ratio at max_steps
+    keep_every: int = 0  # also keep step_XXXXXXX.pt every N steps (0 = only last.pt)
+    threads: int = 0  # torch intra-op CPU threads per process (0 = torch's default)
+    init_from: str = ""  # start from this checkpoint's EMA weights (e.g. Cityscapes pre-training)
 
 
 @dataclass

@@ -1,0 +1,122 @@
+"""Diffusion samplers as small swappable classes (diffusers-style).
+
+Usage::
+
+    sampler = DDIMSampler(schedule, td=1.0)
+    sampler.set_timesteps(4, start_time=1.0)
+    for t_now, t_next in sampler.timesteps:
+        x0 = expected_bits(model.denoise_step(x, ctx, gamma(t_now)), scale)
+        x = sampler.step(x0, t_now, t_next, x)
+
+Times run from ``start_time`` (1.0 = pure noise; < 1 for a warm start from a noised previous mask) down to
+0 in ``n`` equal steps. The *time-difference* trick of Pix2Seq / Bit Diffusion (``td``, in units of one
+step) evaluates the model at ``t_now`` but moves the sample to ``t_next - td * step`` (clipped at 0): the
+denoiser sees inputs slightly noisier than it assumes, which helps at few steps; ``td = 0`` is plain DDIM.
+Step coefficients are computed on the host from Python floats (no device sync); ``step`` also accepts
+``t_now`` / ``t_next`` tensors so an exported graph can take time as an input.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from vps.model.diffusion import CosineSchedule
+
+MAX_STEPS = 1000
+
+
+def _sqrt(x: float | Tensor) -> float | Tensor:
+    return x.clamp(min=0).sqrt() if isinstance(x, Tensor) else math.sqrt(max(x, 0.0))
+
+
+class Sampler:
+    """Base: time grid with the td trick; subclasses implement :meth:`step`."""
+
+    def __init__(self, schedule: CosineSchedule, td: float = 0.0) -> None:
+        if td < 0:
+            raise ValueError(f"td must be >= 0, got {td}")
+        self.schedule = schedule
+        self.td = float(td)
+        self.timesteps: list[tuple[float, float]] = []
+        self.start_time = 1.0
+
+    def set_timesteps(self, n: int, start_time: float = 1.0) -> list[tuple[float, float]]:
+        """Set (and return) ``n`` pairs ``(t_now, t_next)`` from ``start_time`` down to 0."""
+        if not isinstance(n, int) or not 1 <= n <= MAX_STEPS:
+            raise ValueError(f"number of sampling steps must be an int in 1..{MAX_STEPS}, got {n!r}")
+        if not 0.0 < start_time <= 1.0:
+            raise ValueError(f"start_time must lie in (0, 1], got {start_time}")
+        s = float(start_time)
+        self.start_time = s
+        self.timesteps = [(s * (1 - i / n), max(s * (1 - (i + 1 + self.td) / n), 0.0)) for i in range(n)]
+        return self.timesteps
+
+    def gamma(self, t: float | Tensor) -> float | Tensor:
+        """Signal level at time ``t`` (host float for a float, tensor for a tensor)."""
+        return self.schedule(t) if isinstance(t, Tensor) else self.schedule.gamma(t)
+
+    def noise_to(self, x0: Tensor, t: float, noise: Tensor) -> Tensor:
+        """Forward process to time ``t``: ``sqrt(gamma) x0 + sqrt(1 - gamma) noise`` (warm start)."""
+        g = self.schedule.gamma(t)
+        return x0 * math.sqrt(g) + noise * math.sqrt(1.0 - g)
+
+    def step(self, x0_pred: Tensor, t_now: float | Tensor, t_next: float | Tensor, x_t: Tensor,
+             generator: torch.Generator | None = None) -> Tensor:
+        raise NotImplementedError
+
+
+class DDIMSampler(Sampler):
+    """Deterministic DDIM: ``x_next = sqrt(g_next) x0 + sqrt(1 - g_next) eps(x_t, x0)``.
+
+    ``t_next == t_now`` returns ``x_t`` (for ``t > 0``), ``t_next = 0`` returns ``x0_pred`` exactly, so one
+    step from pure noise is the x0 prediction.
+    """
+
+    def coefficients(self, t_now: float | Tensor,
+                     t_next: float | Tensor) -> tuple[float | Tensor, float | Tensor]:
+        """``(a, b)`` with ``x_next = a * x0_pred + b * x_t``."""
+        g_now, g_next = self.gamma(t_now), self.gamma(t_next)
+        one_minus = (1 - g_now).clamp(min=1e-20) if isinstance(g_now, Tensor) else max(1.0 - g_now, 1e-20)
+        b = _sqrt(1 - g_next) / _sqrt(one_minus)  # eps coefficient / sqrt(1 - g_now)
+        a = _sqrt(g_next) - b * _sqrt(g_now)
+        return a, b
+
+    def step(self, x0_pred: Tensor, t_now: float | Tensor, t_next: float | Tensor, x_t: Tensor,
+             generator: torch.Generator | None = None) -> Tensor:
+        a, b = self.coefficients(t_now, t_next)
+        if isinstance(a, Tensor):
+            a, b = a.to(x_t.dtype).reshape(-1, 1, 1, 1), b.to(x_t.dtype).reshape(-1, 1, 1, 1)
+        return x0_pred * a + x_t * b
+
+
+class DDPMSampler(Sampler):
+    """Ancestral sampling from the posterior ``q(x_next | x_t, x0_pred)`` (stochastic; needs a generator)."""
+
+    def step(self, x0_pred: Tensor, t_now: float | Tensor, t_next: float | Tensor, x_t: Tensor,
+             generator: torch.Generator | None = None) -> Tensor:
+        if isinstance(t_now, Tensor) or isinstance(t_next, Tensor):
+            raise TypeError("DDPMSampler.step takes host float times")
+        g_now, g_next = self.schedule.gamma(t_now), self.schedule.gamma(t_next)
+        alpha = min(max(g_now / g_next, 0.0), 1.0)
+        denom = max(1.0 - g_now, 1e-20)
+        c_x0 = math.sqrt(g_next) * (1 - alpha) / denom
+        c_xt = math.sqrt(alpha) * (1 - g_next) / denom
+        var = (1 - g_next) / denom * (1 - alpha)
+        out = x0_pred * c_x0 + x_t * c_xt
+        if var > 0:
+            noise = torch.randn(x_t.shape, generator=generator, device=x_t.device, dtype=x_t.dtype)
+            out = out + noise * math.sqrt(var)
+        return out
+
+
+SAMPLERS: dict[str, type[Sampler]] = {"ddim": DDIMSampler, "ddpm": DDPMSampler}
+
+
+def make_sampler(name: str, schedule: CosineSchedule, td: float = 0.0) -> Sampler:
+    """Sampler by config name (``DiffusionConfig.sampler``)."""
+    if name not in SAMPLERS:
+        raise ValueError(f"unknown sampler {name!r}; known: {sorted(SAMPLERS)}")
+    return SAMPLERS[name](schedule, td=td)
