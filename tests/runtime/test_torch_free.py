@@ -35,6 +35,27 @@ EXERCISE = textwrap.dedent("""
     assert table.update(pan).tracks[0].id == 1
     state = rt.StreamState(tracker=table.state)
     state.reset()
+
+    # the sampling host loop and the backends package (ONNX Runtime backend module included)
+    import vps.runtime.backends.onnxruntime
+    from vps.bits import BitLayout
+    from vps.runtime.backends import open_backend
+    from vps.runtime.sampling import SamplingLoop
+
+    class Fake:
+        name = "fake"
+        def encode(self, images): return images[:, :1, ::2, ::2].repeat(4, axis=1)
+        def context(self, cond, feats): return [feats]
+        def denoise(self, x_t, ctx, gamma):
+            return np.repeat(x_t[:, :1], 512, axis=1) * np.arange(512, dtype=np.float32)[None, :, None, None]
+        def asarray(self, a): return a
+        def to_numpy(self, a): return a
+
+    sched = rt.SamplerSchedule("ddim", "cosine", 1.0, ((1.0, 0.0), (0.5, 0.0)), (1e-9, 0.5), (1.0, 1.0),
+                               0.5, 0.5, ((0.5, 0.0),), (0.5,), (1.0,))
+    loop = SamplingLoop(Fake(), sched, BitLayout(), seed=1, warm_start=True)
+    for _ in range(2):
+        assert loop.step(np.ones((1, 3, 8, 8), np.float32)).shape == (1, 4, 4)
     bad = sorted(m for m in sys.modules
                  if m.split(".")[0] in {"torch", "onnx", "onnxscript", "torchvision"}
                  or m.startswith(("vps.model", "vps.train", "vps.export")))

@@ -1,0 +1,49 @@
+"""Shared fixtures: a tiny random Pix2SeqD checkpoint (32x64 input) and one verified fp32 export of it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+import torch
+
+from vps.bits import BitLayout
+from vps.config import Config, DataConfig, DiffusionConfig, ModelConfig
+from vps.data.meta import KITTI_STEP
+
+TINY = ModelConfig(backbone="resnet18", backbone_width=8, image_size=(32, 64), mask_stride=2, encoder_dim=32,
+                   encoder_layers=1, encoder_heads=2, denoiser_channels=(16, 32), denoiser_layers=1,
+                   denoiser_heads=2, num_class_logits=32)
+EXPORT_ARGS = ["--engine", "onnx", "--steps", "2", "--verify-clips", "1", "--verify-frames", "2",
+               "--threads", "1", "--no-progress"]
+
+
+def make_checkpoint(path: Path, seed: int = 0) -> Path:
+    """A slim checkpoint of a randomly initialised tiny model (what load_for_inference reads)."""
+    from vps.model import Pix2SeqD
+    from vps.train.checkpoint import Checkpoint, save_checkpoint
+
+    torch.manual_seed(seed)
+    config = Config(name="tiny-test", model=TINY, diffusion=DiffusionConfig(min_instance_area=2),
+                    data=DataConfig(dataset="synth"))
+    model = Pix2SeqD.from_config(config.model, config.diffusion)
+    ckpt = Checkpoint(step=0, config=config.to_dict(), meta=KITTI_STEP.to_dict(), layout=asdict(BitLayout()),
+                      ema_weights={k: v.detach().clone() for k, v in model.state_dict().items()}, slim=True)
+    return save_checkpoint(ckpt, path)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.pt")
+
+
+@pytest.fixture(scope="session")
+def onnx_export(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``vps-export`` of the tiny checkpoint (fp32 ONNX, 2 steps, verified on one synthetic clip)."""
+    from vps.export.cli import main
+
+    out = tmp_path_factory.mktemp("export") / "tiny"
+    code = main(["--checkpoint", str(tiny_checkpoint), "--out", str(out), *EXPORT_ARGS])
+    assert code == 0
+    return out

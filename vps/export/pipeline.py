@@ -1,0 +1,190 @@
+"""The export pipeline behind ``vps-export``: graphs -> (int8 Q/DQ) -> (engines) -> manifest -> parity.
+
+Everything is written into a staging folder beside ``--out`` that replaces it in one rename at the end
+(:func:`vps.export.artifacts.staging_folder`), so a crash never leaves half an export behind.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from vps.data.codecs import atomic_write_bytes
+from vps.export.artifacts import build_manifest, graph_spec, sampler_schedule, staging_folder
+from vps.export.contracts import ModelGeometry, contracts_for
+from vps.export.onnx_export import export_graph, graph_summary, tool_versions
+from vps.export.parity import format_table
+from vps.export.verify import PARITY_NAME, load_verify_clips, torch_postprocess, verify
+from vps.runtime.manifest import Manifest, load_manifest, write_manifest
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """Parsed ``vps-export`` options (see :mod:`vps.export.cli` for their meaning)."""
+
+    checkpoint: Path
+    out: Path
+    engine: str = "onnx"
+    precision: str = "fp32"
+    steps: int = 2
+    warm_start_steps: int | None = None
+    warm_start_time: float | None = None
+    opset: int = 18
+    batch_sizes: tuple[int, int, int] = (1, 1, 4)
+    input_size: tuple[int, int] | None = None
+    verify: bool = True
+    verify_data: Path | None = None
+    verify_clips: int = 2
+    verify_frames: int = 4
+    warm_start: bool = False
+    seed: int = 0
+    device: str = "cpu"
+    check_trt: bool = False
+    workspace_gb: float = 4.0
+    threads: int = 0
+    progress: bool = True
+
+
+def _load(opts: ExportOptions) -> tuple[Any, Any, Any]:
+    """(model on the CPU, config, meta): export traces on the CPU; verification moves the model."""
+    from vps.train.checkpoint import load_for_inference
+
+    return load_for_inference(opts.checkpoint, "cpu")
+
+
+def run_export(opts: ExportOptions) -> dict[str, Any]:
+    """Export, optionally lint and verify; returns a summary (``parity`` holds the report, or None)."""
+    trt, capability = None, None
+    if opts.engine == "trt":  # fail fast, before any work, if TensorRT or the GPU is missing
+        from vps.export.trt_build import require_tensorrt
+
+        trt, capability = require_tensorrt()
+    model, config, meta = _load(opts)
+    geometry = ModelGeometry.from_model(model)
+    input_size = geometry.check_size(opts.input_size or geometry.image_size)
+    d = config.diffusion
+    schedule = sampler_schedule(d, opts.steps, opts.warm_start_steps or d.warm_start_steps,
+                                opts.warm_start_time or d.warm_start_time)
+    contracts = contracts_for(geometry)
+    versions = tool_versions()
+    summary: dict[str, Any] = {"out": str(opts.out), "graphs": {}, "lint": None, "parity": None}
+    with staging_folder(opts.out) as tmp:
+        t0 = time.perf_counter()
+        stages = tqdm(contracts, desc="export onnx", unit="graph", disable=not opts.progress, leave=False)
+        for c in stages:
+            precision = "fp16" if opts.precision == "fp16" else "fp32"
+            export_graph(model, c, tmp / f"{c.name}.onnx", opts.opset, precision)
+        onnx_manifest = build_manifest(config.name, meta, model.layout, geometry, input_size, schedule,
+                                       [graph_spec(c, "onnx", "fp32", opts.batch_sizes, input_size)
+                                        for c in contracts], opts.opset, versions)
+        if opts.precision == "int8":
+            _quantize(tmp, onnx_manifest, opts)
+        files: list[str] = []
+        if opts.engine == "trt":
+            files = _build_engines(trt, tmp, contracts, opts, input_size)
+            versions["tensorrt"] = str(trt.__version__)
+        summary["export_seconds"] = time.perf_counter() - t0
+        summary["graphs"] = {c.name: graph_summary(tmp / f"{c.name}.onnx") for c in contracts}
+        graphs = [graph_spec(c, opts.engine, opts.precision, opts.batch_sizes, input_size) for c in contracts]
+        manifest = build_manifest(config.name, meta, model.layout, geometry, input_size, schedule, graphs,
+                                  opts.opset, versions, files, capability)
+        manifest = write_manifest(tmp, manifest)
+        if opts.check_trt:
+            from vps.export.trt_lint import lint_files
+
+            summary["lint"] = lint_files([tmp])
+        if opts.verify:
+            summary["parity"] = _verify_into(tmp, manifest, model, config, meta, opts,
+                                             summary["export_seconds"])
+    return summary
+
+
+def _quantize(tmp: Path, fp32_manifest: Manifest, opts: ExportOptions) -> None:
+    """Replace each fp32 ``*.onnx`` in ``tmp`` by its Q/DQ int8 version (calibrated on recorded inputs)."""
+    from vps.export.calibrate import collect_feeds
+    from vps.export.quantize import quantize_file
+
+    feeds = collect_feeds(fp32_manifest, tmp, progress=opts.progress)
+    for name, samples in feeds.items():
+        path = tmp / f"{name}.onnx"
+        quantize_file(path, path, samples)
+
+
+def _build_engines(trt: Any, tmp: Path, contracts: Any, opts: ExportOptions,
+                   input_size: tuple[int, int]) -> list[str]:
+    """``{name}.engine`` per graph plus the timing cache; returns the extra files to list in the manifest."""
+    from vps.export.trt_build import TIMING_CACHE, BuildSettings, build_engine
+
+    cache = tmp / TIMING_CACHE
+    previous = opts.out / TIMING_CACHE
+    if previous.is_file():  # reuse the cache of the previous build in this folder
+        shutil.copyfile(previous, cache)
+    settings = BuildSettings(opts.precision, int(opts.workspace_gb * (1 << 30)), cache)
+    for c in tqdm(contracts, desc="build engines", unit="engine", disable=not opts.progress, leave=False):
+        build_engine(trt, tmp / f"{c.name}.onnx", tmp / f"{c.name}.engine",
+                     c.profiles(opts.batch_sizes, input_size), settings)
+    return [f"{c.name}.onnx" for c in contracts] + [TIMING_CACHE]
+
+
+def _verify_into(folder: Path, manifest: Manifest, model: Any, config: Any, meta: Any, opts: ExportOptions,
+                 export_seconds: float | None) -> dict[str, Any]:
+    """Run verification on ``folder``, write ``parity.json`` and re-write the manifest listing it."""
+    from vps.runtime.backends import open_backend
+    from vps.runtime.backends.torch import TorchBackend
+
+    device = "cuda" if opts.engine == "trt" else opts.device
+    options = {"threads": opts.threads} if opts.engine == "onnx" else {}
+    candidate = open_backend(folder, manifest=manifest, device=device, **options)
+    if opts.threads > 0:
+        import torch
+
+        torch.set_num_threads(opts.threads)
+    clips, source = load_verify_clips(manifest, meta, opts.verify_data, opts.verify_clips, opts.verify_frames)
+    post = torch_postprocess(meta.thing_ids, config.diffusion.min_instance_area, meta.label_divisor)
+    t0 = time.perf_counter()
+    reference = TorchBackend(model.to(device))
+    report = verify(reference, candidate, manifest, meta, clips, source, opts.seed, opts.warm_start, post,
+                    opts.progress)
+    report["verify_seconds"] = time.perf_counter() - t0
+    report["export_seconds"] = export_seconds
+    atomic_write_bytes(folder / PARITY_NAME, (json.dumps(report, indent=2) + "\n").encode())
+    files = {**manifest.files, PARITY_NAME: ""}
+    write_manifest(folder, replace(manifest, files=files))
+    return report
+
+
+def run_verify_only(opts: ExportOptions) -> dict[str, Any]:
+    """Verify an existing export folder against the checkpoint (its manifest must be intact)."""
+    manifest = load_manifest(opts.out)  # ManifestError if a file was changed since the export
+    engine = manifest.graphs[0].engine
+    opts = replace(opts, engine=engine, precision=manifest.graphs[0].precision)
+    model, config, meta = _load(opts)
+    geometry = ModelGeometry.from_model(model)
+    for c in contracts_for(geometry):
+        if c.tensor_specs() != (manifest.graph(c.name).inputs, manifest.graph(c.name).outputs):
+            raise ValueError(f"{opts.checkpoint}: the checkpoint's {c.name} graph does not match the "
+                             f"artifacts in {opts.out} (different model)")
+    return {"out": str(opts.out), "lint": None, "graphs": {},
+            "parity": _verify_into(opts.out, manifest, model, config, meta, opts, None)}
+
+
+def describe(summary: dict[str, Any]) -> str:
+    """Printed result: graphs, parity table, next commands."""
+    lines = []
+    for name, g in summary.get("graphs", {}).items():
+        lines.append(f"{name}: {g['nodes']} nodes, opset {g['opset']}, "
+                     f"{g['weight_bytes'] / 1e6:.2f} MB weights")
+    if summary.get("export_seconds") is not None:
+        lines.append(f"export time {summary['export_seconds']:.1f} s -> {summary['out']}")
+    if summary.get("parity"):
+        lines.append(format_table(summary["parity"]))
+    out = summary["out"]
+    lines += ["next:", f"  vps-run --artifacts {out} --input <video file, image folder or KITTI-STEP root>",
+              f"  vps-bench --artifacts {out}"]
+    return "\n".join(lines)

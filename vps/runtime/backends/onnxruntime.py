@@ -1,0 +1,135 @@
+"""ONNX Runtime backend (torch-free): one ``InferenceSession`` per exported graph, CPU or CUDA.
+
+Arrays are NumPy arrays on the host. On CUDA (``device="cuda"``, needs ``onnxruntime-gpu``) the backend
+uses IO binding so the per-frame context stays on the GPU across the ``steps`` denoiser calls: ``context``
+returns ``OrtValue``s bound to the device and ``denoise`` binds them as inputs, so only ``x_t`` goes up and
+the logits come down per step. On the CPU plain ``run`` is as fast (IO binding can be forced with
+``io_binding=True``, which the tests use to exercise that path without a GPU).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vps.runtime.backends.base import (
+    COND,
+    CONTEXT,
+    DENOISER,
+    ENCODER,
+    FEATS,
+    GAMMA,
+    IMAGE,
+    LOGITS,
+    X_T,
+    BackendUnavailableError,
+    check_float32,
+)
+from vps.runtime.manifest import GraphSpec, Manifest
+
+DEVICES = ("cpu", "cuda")
+
+
+def _import_ort() -> Any:
+    try:
+        import onnxruntime
+    except ImportError:  # pragma: no cover - onnxruntime is a core dependency
+        raise BackendUnavailableError("ONNX Runtime is not installed: pip install vps-toolkit") from None
+    return onnxruntime
+
+
+def providers_for(device: str, available: Sequence[str]) -> list[str]:
+    """Execution providers for ``device``; a one-line :class:`BackendUnavailableError` if it cannot run."""
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    if "CUDAExecutionProvider" not in available:
+        raise BackendUnavailableError("ONNX Runtime has no CUDA execution provider here (available: "
+                                 f"{', '.join(available)}): install onnxruntime-gpu instead of onnxruntime "
+                                 "(make gpu-ort) on a machine with a CUDA GPU")
+    return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+
+
+class OnnxRuntimeBackend:
+    """The encoder, context and denoiser graphs of an export folder in ONNX Runtime sessions."""
+
+    name = "onnxruntime"
+
+    def __init__(self, manifest: Manifest, folder: str | Path, device: str = "cpu", threads: int = 0,
+                 io_binding: bool | None = None) -> None:
+        ort = _import_ort()
+        self.ort = ort
+        self.manifest = manifest
+        self.device = device
+        self.providers = providers_for(device, ort.get_available_providers())
+        self.io_binding = device == "cuda" if io_binding is None else bool(io_binding)
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads > 0:
+            opts.intra_op_num_threads = threads
+        self.sessions: dict[str, Any] = {}
+        for name in (ENCODER, CONTEXT, DENOISER):
+            spec = manifest.graph(name)
+            if spec.engine != "onnx":
+                raise ValueError(f"graph {name!r} is a {spec.engine!r} file ({spec.file}); "
+                                 f"the ONNX Runtime backend runs ONNX graphs")
+            self.sessions[name] = ort.InferenceSession(str(Path(folder) / spec.file), sess_options=opts,
+                                                       providers=self.providers)
+            _check_io(self.sessions[name], spec)
+        self.ctx_names = tuple(t.name for t in manifest.graph(CONTEXT).outputs)
+        self._ort_device = "cuda" if device == "cuda" else "cpu"
+
+    # ---- the Backend protocol ---------------------------------------------------------------------
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        return self.sessions[ENCODER].run([FEATS], {IMAGE: check_float32(images, IMAGE)})[0]
+
+    def context(self, cond: np.ndarray, feats: np.ndarray) -> list[Any]:
+        feeds = {COND: check_float32(cond, COND), FEATS: check_float32(feats, FEATS)}
+        if not self.io_binding:
+            return list(self.sessions[CONTEXT].run(list(self.ctx_names), feeds))
+        binding = self.sessions[CONTEXT].io_binding()
+        for k, v in feeds.items():
+            binding.bind_cpu_input(k, v)
+        for name in self.ctx_names:
+            binding.bind_output(name, self._ort_device)
+        self.sessions[CONTEXT].run_with_iobinding(binding)
+        return list(binding.get_outputs())  # OrtValues on the device
+
+    def denoise(self, x_t: np.ndarray, ctx: Sequence[Any], gamma: np.ndarray) -> np.ndarray:
+        x_t, gamma = check_float32(np.asarray(x_t), X_T), check_float32(gamma, GAMMA)
+        session = self.sessions[DENOISER]
+        if not self.io_binding:
+            feeds = {X_T: x_t, GAMMA: gamma, **dict(zip(self.ctx_names, map(self._host, ctx), strict=True))}
+            return session.run([LOGITS], feeds)[0]
+        binding = session.io_binding()
+        binding.bind_cpu_input(X_T, x_t)
+        binding.bind_cpu_input(GAMMA, gamma)
+        for name, value in zip(self.ctx_names, ctx, strict=True):
+            if isinstance(value, np.ndarray):
+                binding.bind_cpu_input(name, check_float32(value, name))
+            else:
+                binding.bind_ortvalue_input(name, value)
+        binding.bind_output(LOGITS, "cpu")  # the host loop's expected_bits runs on the host
+        session.run_with_iobinding(binding)
+        return binding.copy_outputs_to_cpu()[0]
+
+    def asarray(self, array: np.ndarray) -> np.ndarray:
+        return check_float32(array, "input")
+
+    def to_numpy(self, array: Any) -> np.ndarray:
+        return self._host(array)
+
+    def _host(self, value: Any) -> np.ndarray:
+        return value if isinstance(value, np.ndarray) else np.asarray(value.numpy())
+
+
+def _check_io(session: Any, spec: GraphSpec) -> None:
+    """The session's input/output names must be the manifest's (a mismatched file is refused early)."""
+    have = ([i.name for i in session.get_inputs()], [o.name for o in session.get_outputs()])
+    want = ([t.name for t in spec.inputs], [t.name for t in spec.outputs])
+    if sorted(have[0]) != sorted(want[0]) or sorted(have[1]) != sorted(want[1]):
+        raise ValueError(f"{spec.file}: graph inputs/outputs {have} differ from the manifest's {want}")

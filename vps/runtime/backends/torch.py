@@ -1,0 +1,63 @@
+"""PyTorch backend: runs a :class:`vps.model.Pix2SeqD` module's three sub-networks (imported lazily).
+
+The reference the exporter verifies artifacts against, and a fallback runtime on machines with torch.
+Arrays are tensors on the module's device; ``amp_dtype`` (e.g. ``torch.float16`` on a GPU) runs the
+networks under autocast while inputs and outputs stay float32 (as the exported graphs' I/O).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vps.runtime.backends.base import check_float32
+
+
+class TorchBackend:
+    """``encode`` / ``context`` / ``denoise`` of a Pix2SeqD module in eval mode, under ``inference_mode``."""
+
+    name = "torch"
+
+    def __init__(self, model: torch.nn.Module, amp_dtype: torch.dtype | None = None) -> None:
+        self.model = model.eval()
+        self.device = next(model.parameters()).device
+        self.amp_dtype = amp_dtype
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: str = "cpu",
+                        amp_dtype: torch.dtype | None = None) -> TorchBackend:
+        """Load the EMA weights of a training checkpoint (``vps.train.checkpoint.load_for_inference``)."""
+        from vps.train.checkpoint import load_for_inference
+
+        model, _, _ = load_for_inference(path, device)
+        return cls(model, amp_dtype)
+
+    def _amp(self) -> Any:
+        return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None)
+
+    @torch.inference_mode()
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        with self._amp():
+            return self.model.encode(images).float().contiguous()  # [B, C, h, w]
+
+    @torch.inference_mode()
+    def context(self, cond: torch.Tensor, feats: torch.Tensor) -> list[torch.Tensor]:
+        with self._amp():
+            return [c.float().contiguous() for c in self.model.context(cond, feats)]
+
+    @torch.inference_mode()
+    def denoise(self, x_t: torch.Tensor, ctx: Sequence[torch.Tensor], gamma: torch.Tensor) -> torch.Tensor:
+        with self._amp():
+            return self.model.denoise_step(x_t, list(ctx), gamma).float().contiguous()  # [B, 512, h, w]
+
+    def asarray(self, array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(check_float32(array, "input")).to(self.device)
+
+    def to_numpy(self, array: Any) -> np.ndarray:
+        if isinstance(array, torch.Tensor):
+            return np.ascontiguousarray(array.detach().cpu().numpy())
+        return np.asarray(array)
