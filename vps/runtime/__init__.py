@@ -1,4 +1,8 @@
-"""Streaming runtime pieces (torch-free): export manifest, frame handling, track table, stream state.
+"""Streaming runtime (torch-free): export manifest, frame handling, track table, stream state, and the
+:class:`Segmenter` (one camera frame in, one tracked panoptic :class:`FrameResult` out; ``vps-run``).
+
+The segmenter, its results, timers and frame sources are imported lazily (module ``__getattr__``), so
+``import vps.runtime`` stays as light as the groundwork modules.
 
 Nothing in this package may import torch, triton, onnx or the training/export code, directly or
 indirectly: a driving stack installs only ``vps-toolkit`` (numpy, OpenCV, SciPy, ONNX Runtime) and runs
@@ -32,7 +36,37 @@ from vps.runtime.tracker import (
     TrackTable,
 )
 
+_LAZY = {
+    "Segmenter": "vps.runtime.segmenter",
+    "DEFAULT_TRACKER": "vps.runtime.segmenter",
+    "FrameResult": "vps.runtime.result",
+    "FrameTrack": "vps.runtime.result",
+    "StageTimer": "vps.runtime.timing",
+    "StageStats": "vps.runtime.timing",
+    "open_source": "vps.runtime.sources",
+    "SourceFrame": "vps.runtime.sources",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import the segmenter-side names on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vps.runtime' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
 __all__ = [
+    "DEFAULT_TRACKER",
+    "FrameResult",
+    "FrameTrack",
+    "Segmenter",
+    "SourceFrame",
+    "StageStats",
+    "StageTimer",
+    "open_source",
     "MANIFEST_NAME",
     "MAX_TRACK_ID",
     "RESIZE_MODES",

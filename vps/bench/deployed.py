@@ -1,0 +1,152 @@
+"""The deployed pipeline under test: an export folder run by :class:`vps.runtime.segmenter.Segmenter`.
+
+The stage timings are the runtime's own (:mod:`vps.runtime.timing`, laps on a monotonic clock):
+``preprocess``, ``encoder``, ``context``, ``denoise_0`` .. ``denoise_{n-1}``, ``decode`` (argmax ids,
+clean-up, bits fed back), ``tracking`` (track table, maps at frame resolution), ``total``. On a GPU
+backend the runtime launches asynchronously, so without ``sync_timing`` a stage's lap is the host's launch
+time and the wait lands in ``decode`` (the first read-back); ``total`` is exact either way because every
+frame ends with its ids on the host. ``sync_timing=True`` synchronises at each stage boundary for exact
+per-stage device times (at some cost in total latency). The torch backend with CUDA graphs reports the
+whole device part as one ``device`` stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vps.runtime.manifest import Manifest, load_manifest
+
+
+@dataclass(frozen=True)
+class DeployedInfo:
+    """What the JSON report says about one deployed configuration."""
+
+    label: str
+    artifacts: str
+    backend: str
+    device: str
+    engine: str
+    precision: str
+    steps: int  # cold-start denoiser steps (first frame of a sequence)
+    warm_steps: int  # steps of every later frame (warm start)
+    warm_start: bool
+    warm_start_time: float
+    input_size: tuple[int, int]
+    sync_timing: bool
+    min_instance_area: int  # post-processing threshold the runtime applies (mask pixels)
+    cuda_graph: bool  # torch backend: the frame's device work replayed as CUDA graphs
+    reexported: bool  # made by vps-bench from --checkpoint for a --steps sweep
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["input_size"] = list(self.input_size)
+        return d
+
+
+class DeployedPipeline:
+    """``step(rgb frame) -> int32 [H, W]`` (``class * 1000 + track number``) plus :attr:`last_timings`."""
+
+    def __init__(self, segmenter: Any, info: DeployedInfo) -> None:
+        self.segmenter = segmenter
+        self.info = info
+        self.name = info.label
+        self.last_timings: dict[str, float] = {}
+
+    @classmethod
+    def load(cls, artifacts: str | Path, label: str, backend: str = "auto", device: str | None = None,
+             threads: int = 0, checkpoint: str | Path | None = None, sync_timing: bool = False,
+             seed: int = 0, warm_start: bool = True, min_instance_area: int | None = None,
+             precision: str | None = None, cuda_graph: bool | None = None,
+             reexported: bool = False) -> DeployedPipeline:
+        """Open ``artifacts`` with the runtime (manifest and file hashes verified).
+
+        ``min_instance_area``: the checkpoint's post-processing threshold, for manifests that do not
+        record it (``None``: the runtime's default). ``precision``: autocast of the torch backend
+        (``fp16``/``bf16``/``fp32``; default bf16 on CUDA, fp32 on the CPU); other backends run the
+        precision the graphs were exported in. ``cuda_graph``: the torch backend's CUDA graphs (default on
+        CUDA: on; then the device work is one ``device`` stage).
+        """
+        from vps.runtime.segmenter import Segmenter, resolve_backend_kind
+
+        manifest = load_manifest(artifacts)
+        kind = resolve_backend_kind(backend, manifest, checkpoint)
+        options: dict[str, Any] = {}
+        if kind == "onnxruntime" and threads > 0:
+            options["threads"] = threads
+        if min_instance_area is not None:
+            options["min_instance_area"] = min_instance_area
+        seg = Segmenter.load(artifacts, backend=kind, device=device, seed=seed, checkpoint=checkpoint,
+                             precision=precision if kind == "torch" else None, cuda_graph=cuda_graph,
+                             rgb=True, sync_timing=sync_timing, warm_start=warm_start, **options)
+        be = seg.backend
+        dev = str(getattr(be, "device", device or "cpu"))
+        graph_precision = manifest.graphs[0].precision
+        if kind == "torch":  # the checkpoint runs under autocast, not the exported graphs
+            graph_precision = precision or ("bf16" if dev.startswith("cuda") else "fp32")
+        info = DeployedInfo(label=label, artifacts=str(artifacts), backend=kind, device=dev,
+                            engine=manifest.graphs[0].engine if kind != "torch" else "pytorch",
+                            precision=graph_precision,
+                            steps=manifest.sampler.num_steps, warm_steps=len(manifest.sampler.warm_steps),
+                            warm_start=warm_start, warm_start_time=manifest.sampler.warm_start_time,
+                            input_size=tuple(manifest.input_size), sync_timing=sync_timing,
+                            min_instance_area=int(seg.min_instance_area),
+                            cuda_graph=kind == "torch" and dev.startswith("cuda") and cuda_graph is not False,
+                            reexported=reexported)
+        return cls(seg, info)
+
+    def reset(self) -> None:
+        self.segmenter.reset()
+
+    def step(self, frame: np.ndarray) -> np.ndarray:
+        res = self.segmenter.step(frame, rgb=True)
+        self.last_timings = dict(res.timings)
+        return np.asarray(res.panoptic, np.int32)
+
+
+def manifest_steps(folder: str | Path) -> tuple[int, int]:
+    """(cold steps, warm steps) of an export folder's sampler schedule."""
+    m: Manifest = load_manifest(folder, verify=False)
+    return m.sampler.num_steps, len(m.sampler.warm_steps)
+
+
+def reexport(checkpoint: str | Path, template: str | Path, steps: int, out: str | Path,
+             progress: bool = False) -> Path:
+    """Export ``checkpoint`` like the ``template`` folder but with ``steps`` cold and warm steps.
+
+    Uses :func:`vps.export.pipeline.run_export` (engine, precision, input size and warm-start time taken
+    from the template's manifest; no parity verification: the template was verified when it was made).
+    """
+    from vps.export.pipeline import ExportOptions, run_export
+
+    m = load_manifest(template, verify=False)
+    opts = ExportOptions(checkpoint=Path(checkpoint), out=Path(out), engine=m.graphs[0].engine,
+                         precision=m.graphs[0].precision, steps=steps, warm_start_steps=steps,
+                         warm_start_time=m.sampler.warm_start_time, opset=m.opset,
+                         input_size=tuple(m.input_size), verify=False, progress=progress)
+    run_export(opts)
+    return Path(out)
+
+
+def check_same_model(checkpoint: str | Path, artifacts: str | Path) -> Any:
+    """The checkpoint's :class:`~vps.config.Config`; ``ValueError`` unless its graphs match the artifacts'.
+
+    The baseline must run the model that was exported, or the speed-up and STQ change compare two models.
+    (Weights are not compared: the manifest does not record which checkpoint it came from.)
+    """
+    from vps.export.contracts import ModelGeometry, contracts_for
+    from vps.train.checkpoint import load_for_inference
+
+    m = load_manifest(artifacts, verify=False)
+    model, config, _ = load_for_inference(checkpoint, "cpu")
+    for c in contracts_for(ModelGeometry.from_model(model)):
+        if c.tensor_specs() != (m.graph(c.name).inputs, m.graph(c.name).outputs):
+            raise ValueError(f"--checkpoint {checkpoint}: its {c.name} graph does not match the artifacts in "
+                             f"{artifacts} (a different model)")
+    if config.name != m.preset:
+        raise ValueError(f"--checkpoint {checkpoint} is preset {config.name!r}, the artifacts in {artifacts} "
+                         f"are {m.preset!r}")
+    return config
