@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -14,6 +15,7 @@ from tests.runtime import test_segmenter_onnx
 from tests.runtime.test_segmenter_onnx import Exported
 from vps.data.codecs import read_kitti_panoptic
 from vps.runtime.cli import display_rgb, main
+from vps.runtime.manifest import load_manifest, write_manifest
 from vps.viz import count_frames
 
 pytestmark = pytest.mark.xdist_group("runtime_export")
@@ -101,7 +103,11 @@ def test_bad_inputs_exit_2_with_one_line(exported: Exported, tmp_path: Path,
     assert main(["--artifacts", str(tampered), "--input", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "encoder.onnx" in err and "sha256" in err and err.count("\n") == 2
-    assert main([*args, "--input", str(tmp_path), "--backend", "torch"]) == 2  # no --checkpoint
+    bare = tmp_path / "no_ckpt"  # an export whose manifest does not record its checkpoint
+    shutil.copytree(exported.artifacts, bare)
+    write_manifest(bare, dataclasses.replace(load_manifest(bare), checkpoint=None))
+    bare_args = ["--artifacts", str(bare), "--out", str(tmp_path / "o"), "--no-progress"]
+    assert main([*bare_args, "--input", str(tmp_path), "--backend", "torch"]) == 2  # no --checkpoint
     assert "checkpoint" in capsys.readouterr().err
 
 

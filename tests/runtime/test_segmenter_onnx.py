@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from tests.runtime.test_torch_free import BLOCKER
-from vps.runtime.manifest import ManifestError, load_manifest
+from vps.runtime.manifest import ManifestError, load_manifest, write_manifest
 from vps.runtime.segmenter import Segmenter, resolve_backend_kind
 
 pytestmark = pytest.mark.xdist_group("runtime_export")
@@ -134,8 +134,19 @@ def test_cuda_graph_body_is_the_eager_frame(exported: Exported) -> None:
 def test_cuda_graph_needs_torch_on_cuda(exported: Exported) -> None:
     with pytest.raises(ValueError, match="cuda_graph"):
         Segmenter.load(exported.artifacts, backend="onnxruntime", cuda_graph=True)
+
+
+
+def test_torch_backend_uses_recorded_checkpoint(exported: Exported, tmp_path: Path) -> None:
+    manifest = load_manifest(exported.artifacts)
+    assert manifest.checkpoint is not None and Path(manifest.checkpoint).is_file()
+    pytest.importorskip("torch")
+    assert Segmenter.load(exported.artifacts, backend="torch", device="cpu").backend is not None
+    bare = tmp_path / "no_ckpt"
+    shutil.copytree(exported.artifacts, bare)
+    write_manifest(bare, dataclasses.replace(manifest, checkpoint=None))
     with pytest.raises(ValueError, match="checkpoint"):
-        Segmenter.load(exported.artifacts, backend="torch", device="cpu")
+        Segmenter.load(bare, backend="torch", device="cpu")
 
 
 def test_auto_picks_onnxruntime_without_tensorrt_or_cuda(exported: Exported) -> None:

@@ -182,7 +182,7 @@ def make_baseline(args: argparse.Namespace, device: str) -> tuple[Any, dict[str,
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """The whole benchmark; returns the report dict (also printed / written as asked)."""
     manifest = load_manifest(args.artifacts)
-    if args.checkpoint is None and getattr(manifest, "checkpoint", None):  # if a future manifest records it
+    if args.checkpoint is None and manifest.checkpoint:  # the checkpoint the artifacts were exported from
         args.checkpoint = Path(manifest.checkpoint)
     check_args(args)
     todo = sweep_steps(args, manifest)
@@ -193,7 +193,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         torch.set_num_threads(threads)
         config = check_same_model(args.checkpoint, args.artifacts)
-        if not hasattr(manifest, "min_instance_area"):  # same post-processing as the checkpoint's
+        if manifest.min_instance_area is None:  # older manifest: the checkpoint's post-processing
             min_area = config.diffusion.min_instance_area
     notes: list[str] = []
     with ExitStack() as stack:

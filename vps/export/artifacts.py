@@ -59,7 +59,8 @@ def graph_spec(contract: GraphContract, engine: str, precision: str, batch_sizes
 def build_manifest(preset: str, meta: DatasetMeta, layout: BitLayout, geometry: ModelGeometry,
                    input_size: tuple[int, int], schedule: SamplerSchedule, graphs: Sequence[GraphSpec],
                    opset: int, versions: dict[str, str], files: Sequence[str] = (),
-                   compute_capability: str | None = None) -> Manifest:
+                   compute_capability: str | None = None, min_instance_area: int | None = None,
+                   checkpoint: str | None = None) -> Manifest:
     """A :class:`Manifest` (without hashes: :func:`vps.runtime.manifest.write_manifest` adds them)."""
     from vps.model.preprocess import IMAGENET_MEAN, IMAGENET_STD
 
@@ -67,7 +68,8 @@ def build_manifest(preset: str, meta: DatasetMeta, layout: BitLayout, geometry: 
                     mean=tuple(IMAGENET_MEAN), std=tuple(IMAGENET_STD), resize_mode="stretch",
                     mask_size=geometry.mask_size(input_size), sampler=schedule, graphs=tuple(graphs),
                     opset=opset, versions=dict(versions), channel_order="rgb",
-                    compute_capability=compute_capability, files={f: "" for f in files})
+                    compute_capability=compute_capability, files={f: "" for f in files},
+                    min_instance_area=min_instance_area, checkpoint=checkpoint)
 
 
 @contextmanager

@@ -93,7 +93,8 @@ def run_export(opts: ExportOptions) -> dict[str, Any]:
         summary["graphs"] = {c.name: graph_summary(tmp / f"{c.name}.onnx") for c in contracts}
         graphs = [graph_spec(c, opts.engine, opts.precision, opts.batch_sizes, input_size) for c in contracts]
         manifest = build_manifest(config.name, meta, model.layout, geometry, input_size, schedule, graphs,
-                                  opts.opset, versions, files, capability)
+                                  opts.opset, versions, files, capability, d.min_instance_area,
+                                  str(Path(opts.checkpoint).resolve()))
         manifest = write_manifest(tmp, manifest)
         if opts.check_trt:
             from vps.export.trt_lint import lint_files

@@ -15,8 +15,9 @@ Fitting to the network input size ``(H, W)``:
   border with the normalisation mean (i.e. 0 after normalising), which the model sees as "no image".
 
 The :class:`FrameGeometry` returned with each input records this mapping; :func:`restore_labels` inverts it
-(nearest neighbour, pixel centres) and two geometries compare equal exactly when the frames can share stream
-state, so a resolution change mid-stream is ``geometry != previous_geometry``.
+(nearest neighbour, torch's ``floor(dst * in / out)`` rule) and two geometries compare equal exactly
+when the frames can share stream state, so a resolution change mid-stream is
+``geometry != previous_geometry``.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class FrameGeometry:
         return cls((fh, fw), (nh, nw), (ch, cw), ((nh - ch) // 2, (nw - cw) // 2), resize_mode)
 
     def source_indices(self, labels_hw: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """Row and column of a ``labels_hw`` map (covering the network input) under each frame pixel centre.
+        """Row and column of a ``labels_hw`` map (covering the network input) under each frame pixel.
 
         Returns ``int64 [H_frame]`` rows and ``int64 [W_frame]`` columns (nearest neighbour).
         """
@@ -62,8 +63,10 @@ class FrameGeometry:
         out = []
         for n_frame, n_content, off, n_net, n_lab in zip(self.frame_hw, self.content_hw, self.offset,
                                                          self.network_hw, (lh, lw), strict=True):
-            centres = off + (np.arange(n_frame, dtype=np.float64) + 0.5) * (n_content / n_frame)  # network px
-            out.append(np.clip(np.floor(centres * (n_lab / n_net)), 0, n_lab - 1).astype(np.int64))
+            # same rule as torch's nearest interpolation (src = floor(dst * in / out)), which the model's
+            # training labels and the decode kernel use: one nearest convention across the toolkit
+            starts = off + np.arange(n_frame, dtype=np.float64) * (n_content / n_frame)  # network px
+            out.append(np.clip(np.floor(starts * (n_lab / n_net)), 0, n_lab - 1).astype(np.int64))
         return out[0], out[1]
 
     def box_to_frame(

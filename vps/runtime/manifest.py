@@ -251,6 +251,8 @@ class Manifest:
     channel_order: str = "rgb"  # channel order the network input expects
     compute_capability: str | None = None  # e.g. "8.7"; required when a graph is a TensorRT engine
     files: dict[str, str] = field(default_factory=dict)  # other listed files -> sha256 (filled on write)
+    min_instance_area: int | None = None  # post-processing threshold (mask pixels) of the checkpoint
+    checkpoint: str | None = None  # the training checkpoint exported (for the torch backend / baselines)
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -296,6 +298,7 @@ class Manifest:
             "graphs": [g.to_dict() for g in self.graphs], "opset": self.opset,
             "versions": dict(self.versions),
             "compute_capability": self.compute_capability, "files": dict(self.files),
+            "min_instance_area": self.min_instance_area, "checkpoint": self.checkpoint,
         }
 
     @classmethod
@@ -316,6 +319,8 @@ class Manifest:
             versions={str(k): str(v) for k, v in d.get("versions", {}).items()},
             compute_capability=None if d.get("compute_capability") is None else str(d["compute_capability"]),
             files={str(k): str(v) for k, v in d.get("files", {}).items()},
+            min_instance_area=None if d.get("min_instance_area") is None else int(d["min_instance_area"]),
+            checkpoint=None if d.get("checkpoint") is None else str(d["checkpoint"]),
         )
 
 

@@ -54,7 +54,7 @@ from vps.runtime.tracker import TrackedFrame, TrackerConfig, TrackTable
 
 BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch")
 OWN_OPTIONS = ("warm_start", "min_instance_area", "rgb", "sync_timing")  # Segmenter.load kwargs
-DEFAULT_MIN_INSTANCE_AREA = 4  # used when the manifest does not record the checkpoint's min_instance_area
+DEFAULT_MIN_INSTANCE_AREA = 4  # for manifests written before min_instance_area was recorded
 # The runtime's tracker default: IoU 0.3 instead of TrackerConfig's 0.5, because consecutive masks of small
 # moving objects overlap little at mask resolution (48 x 160 for the tiny preset): at 0.5 the table split
 # tracks the model itself kept, costing 0.019 STQ (AQ 0.100 -> 0.085) on synthetic validation clips.
@@ -192,7 +192,7 @@ class Segmenter:
                  rgb: bool = False, sync_timing: bool = False, cuda_graph: bool = False) -> None:
         self.manifest, self.backend, self.rgb, self.warm_start = manifest, backend, rgb, warm_start
         self.layout, self.meta = manifest.layout, manifest.meta
-        recorded = getattr(manifest, "min_instance_area", None)  # a field the manifest may carry one day
+        recorded = manifest.min_instance_area
         self.min_instance_area = int(next(v for v in (min_instance_area, recorded, DEFAULT_MIN_INSTANCE_AREA)
                                           if v is not None))
         self.cold = StepPlan.from_schedule(manifest.sampler, warm=False)
@@ -222,7 +222,7 @@ class Segmenter:
         """
         manifest = load_manifest(artifacts)  # ManifestError naming the file if anything was changed
         own = {k: kwargs.pop(k) for k in OWN_OPTIONS if k in kwargs}
-        checkpoint = checkpoint if checkpoint is not None else getattr(manifest, "checkpoint", None)
+        checkpoint = checkpoint if checkpoint is not None else manifest.checkpoint
         kind = resolve_backend_kind(backend, manifest, checkpoint)
         if kind == "tensorrt":
             kwargs.setdefault("cuda_graph", True if cuda_graph is None else bool(cuda_graph))

@@ -37,7 +37,9 @@ class TorchBackend:
         return cls(model, amp_dtype)
 
     def _amp(self) -> Any:
-        return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None)
+        # cache off: PyTorch requires it for autocast regions that are captured into CUDA graphs
+        return torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None,
+                              cache_enabled=False)
 
     @torch.inference_mode()
     def encode(self, images: torch.Tensor) -> torch.Tensor:
