@@ -1,0 +1,245 @@
+"""Training checkpoints: a typed record, atomic writes, exact resume, slim export for inference.
+
+A checkpoint is a :class:`Checkpoint` saved with ``torch.save`` as a plain dict of tensors and Python
+primitives (so it loads with ``torch.load(weights_only=True)``: no pickled code runs on load). It holds
+everything needed to continue a run bit-for-bit (model, EMA, optimiser, grad scaler, step, RNG states, data
+sampler state) plus everything inference needs (EMA weights, the full config, the class metadata and the
+analog-bit layout). :func:`export_slim` keeps only the inference part, optionally in fp16, to ship small.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from vps.bits import BitLayout
+from vps.config import Config, from_dict
+from vps.data.meta import DatasetMeta
+from vps.errors import DataError
+
+FORMAT = "vps-pix2seqd-checkpoint"
+VERSION = 1
+
+
+@dataclass
+class Checkpoint:
+    """Everything a run or an inference session needs; ``slim`` ones lack the training state."""
+
+    step: int
+    config: dict[str, Any]
+    meta: dict[str, Any]
+    layout: dict[str, Any]
+    ema_weights: dict[str, torch.Tensor]
+    ema_updates: int = 0
+    model: dict[str, torch.Tensor] | None = None
+    optimizer: dict[str, Any] | None = None
+    scaler: dict[str, Any] | None = None
+    rng: dict[str, Any] | None = None
+    sampler: dict[str, Any] | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    slim: bool = False
+
+    def to_payload(self) -> dict[str, Any]:
+        return {"format": FORMAT, "version": VERSION, **asdict(self)}
+
+    @classmethod
+    def from_payload(cls, payload: Any, path: str | Path) -> Checkpoint:
+        """Validate the raw dict read from ``path`` (errors name the file)."""
+        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+            raise DataError(path, f"not a vps checkpoint (missing format marker {FORMAT!r})")
+        if payload.get("version") != VERSION:
+            raise DataError(path, f"checkpoint version {payload.get('version')} is not supported "
+                                  f"(this toolkit reads version {VERSION})")
+        names = {f.name for f in fields(cls)}
+        required = {"step", "config", "meta", "layout", "ema_weights"}
+        missing = sorted(required - set(payload))
+        if missing:
+            raise DataError(path, f"checkpoint lacks {missing}")
+        return cls(**{k: v for k, v in payload.items() if k in names})
+
+    def typed_config(self, path: str | Path = "<checkpoint>") -> Config:
+        try:
+            return from_dict(Config, self.config, where=f"{path}:config")
+        except (TypeError, ValueError) as e:
+            raise DataError(path, f"stored config is incompatible with this toolkit: {e}") from None
+
+    def typed_meta(self) -> DatasetMeta:
+        return DatasetMeta.from_dict(self.meta)
+
+    def bit_layout(self) -> BitLayout:
+        return BitLayout.from_dict(self.layout)
+
+
+def save_checkpoint(ckpt: Checkpoint, path: str | Path) -> Path:
+    """Write ``ckpt`` to ``path`` atomically: a temp file in the same folder, fsync, then ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(ckpt.to_payload(), f)
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file ordinary permissions
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Checkpoint:
+    """Read a checkpoint; a missing, truncated or foreign file raises ``DataError`` naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "checkpoint file not found")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # torch raises RuntimeError/UnpicklingError/EOFError/zipfile errors
+        first = (str(e).strip().splitlines() or [""])[0][:200]  # torch's messages span many lines
+        raise DataError(path, f"corrupt or unreadable checkpoint ({type(e).__name__}: {first})") from None
+    return Checkpoint.from_payload(payload, path)
+
+
+def capture_rng(generators: dict[str, torch.Generator] | None = None) -> dict[str, Any]:
+    """Python, NumPy (global), torch CPU/CUDA and named ``torch.Generator`` states as loadable primitives."""
+    py = random.getstate()
+    np_state = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": [py[0], list(py[1]), py[2]],
+        "numpy": [np_state[0], np_state[1].tolist(), *[x.item() if hasattr(x, "item") else x
+                                                      for x in np_state[2:]]],
+        "torch": torch.get_rng_state(),
+        "generators": {k: g.get_state() for k, g in (generators or {}).items()},
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any], generators: dict[str, torch.Generator] | None = None) -> None:
+    """Inverse of :func:`capture_rng`."""
+    py = state["python"]
+    random.setstate((py[0], tuple(py[1]), py[2]))
+    npy = state["numpy"]
+    np.random.set_state((npy[0], np.asarray(npy[1], dtype=np.uint32), *npy[2:]))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    for k, g in (generators or {}).items():
+        if k in state["generators"]:
+            g.set_state(state["generators"][k])
+
+
+def check_compatible(ckpt: Checkpoint, config: Config, path: str | Path) -> None:
+    """Refuse to resume into a different architecture or bit layout (names the checkpoint file)."""
+    for section in ("model", "diffusion"):
+        stored = ckpt.config.get(section, {})
+        current = asdict(getattr(config, section))
+        diff = sorted(k for k in set(stored) | set(current)
+                      if _norm(stored.get(k)) != _norm(current.get(k)))
+        if diff:
+            pairs = ", ".join(f"{k}: {stored.get(k)!r} -> {current.get(k)!r}" for k in diff[:4])
+            raise DataError(path, f"checkpoint {section} config differs from --config ({pairs}); "
+                                  "start a new --out folder or use the matching config")
+
+
+def _norm(v: Any) -> Any:
+    return list(v) if isinstance(v, tuple | list) else v
+
+
+def load_state_strict(
+    module: nn.Module, weights: dict[str, torch.Tensor], path: str | Path, what: str
+) -> None:
+    """``load_state_dict(strict=True)`` with shape/key mismatches turned into a ``DataError``."""
+    own = module.state_dict()
+    missing = sorted(set(own) - set(weights))
+    unexpected = sorted(set(weights) - set(own))
+    shapes = [k for k in own if k in weights and tuple(own[k].shape) != tuple(weights[k].shape)]
+    if missing or unexpected or shapes:
+        raise DataError(path, f"{what} do not match the model: missing {missing[:3]}, unexpected "
+                              f"{unexpected[:3]}, shape mismatch {shapes[:3]}")
+    module.load_state_dict({k: v.to(own[k].dtype) for k, v in weights.items()})
+
+
+def build_model(config: Config) -> nn.Module:
+    """The Pix2SeqD network described by ``config`` (random weights)."""
+    from vps.model import Pix2SeqD  # torch model code is imported lazily
+
+    return Pix2SeqD.from_config(config.model, config.diffusion)
+
+
+def load_for_inference(
+    path: str | Path,
+    device: str | torch.device = "cpu",
+    model_factory: Callable[[Config], nn.Module] = build_model,
+) -> tuple[nn.Module, Config, DatasetMeta]:
+    """(model holding the EMA weights in eval mode, its Config, its DatasetMeta) from a full or slim file."""
+    ckpt = load_checkpoint(path)
+    config = ckpt.typed_config(path)
+    model = model_factory(config)
+    load_state_strict(model, ckpt.ema_weights, path, "EMA weights")
+    model.to(device).eval()
+    return model, config, ckpt.typed_meta()
+
+
+def export_slim(path_in: str | Path, path_out: str | Path, dtype: torch.dtype | None = torch.float16) -> Path:
+    """Copy only what inference needs (EMA weights, config, meta, layout, step, metrics).
+
+    Floating-point weights are cast to ``dtype`` (``None`` keeps them); :func:`load_for_inference` casts
+    them back to the model's dtype, so an fp16 file runs in fp32 with fp16-rounded weights.
+    """
+    ckpt = load_checkpoint(path_in)
+
+    def cast(t: torch.Tensor) -> torch.Tensor:
+        return t.to(dtype) if dtype is not None and t.is_floating_point() else t
+
+    slim = Checkpoint(step=ckpt.step, config=ckpt.config, meta=ckpt.meta, layout=ckpt.layout,
+                      ema_weights={k: cast(v).contiguous() for k, v in ckpt.ema_weights.items()},
+                      ema_updates=ckpt.ema_updates, metrics=dict(ckpt.metrics), slim=True)
+    return save_checkpoint(slim, path_out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m vps.train.checkpoint {info,slim} ...``: inspect a checkpoint or export a slim copy."""
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(prog="python -m vps.train.checkpoint", description=main.__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    info = sub.add_parser("info", help="print step, config name, metrics and size")
+    info.add_argument("path", type=Path)
+    slim = sub.add_parser("slim", help="keep only what inference needs (EMA weights, config, meta)")
+    slim.add_argument("path", type=Path)
+    slim.add_argument("out", type=Path)
+    slim.add_argument("--dtype", choices=("fp16", "bf16", "fp32"), default="fp16")
+    args = p.parse_args(argv)
+    try:
+        if args.cmd == "slim":
+            dtype = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": None}[args.dtype]
+            out = export_slim(args.path, args.out, dtype)
+            print(f"{out}: {out.stat().st_size / 1e6:.2f} MB")
+            return 0
+        ck = load_checkpoint(args.path)
+        n = sum(v.numel() for v in ck.ema_weights.values() if v.is_floating_point())
+        print(f"{args.path}: step {ck.step}, config {ck.config.get('name')!r}, dataset {ck.meta['name']!r}, "
+              f"{'slim' if ck.slim else 'full'}, {n / 1e6:.2f} M weights, metrics {ck.metrics}")
+        return 0
+    except (ValueError, FileNotFoundError) as e:
+        print(f"vps.train.checkpoint: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,118 @@
+"""Video evaluation shared by training (periodic STQ), ``vps-predict`` and ``vps.train.report``.
+
+Every frame is segmented by :class:`vps.model.inference.VideoPredictor`, conditioned on its own previous
+predictions (reset at each sequence start), and scored against the ground truth with the toolkit's
+streaming :class:`vps.eval.STQAccumulator` at the ground-truth resolution.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from vps.config import Config
+from vps.data.augment import resize_labels
+from vps.data.meta import DatasetMeta
+
+
+def make_predictor(model: nn.Module, config: Config, meta: DatasetMeta, steps: int, warm_start: bool,
+                   seed: int = 0) -> Any:
+    """A :class:`VideoPredictor` with the config's sampler, ``steps`` sampling steps and meta's things."""
+    from vps.model.inference import VideoPredictor
+    from vps.model.samplers import make_sampler
+
+    d = config.diffusion
+    sampler = make_sampler(d.sampler, model.schedule, d.td)
+    return VideoPredictor(model, sampler, steps, warm_start=warm_start, warm_start_steps=d.warm_start_steps,
+                          warm_start_time=d.warm_start_time, min_area=d.min_instance_area,
+                          generator_seed=seed, thing_ids=meta.thing_ids)
+
+
+def fit_to(pred: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """Nearest-resize a ``[h, w]`` prediction to ``hw`` if the predictor returned another size."""
+    if pred.shape == hw:
+        return pred
+    return resize_labels(pred[None], hw)[0]
+
+
+def sanitize(pred: np.ndarray, meta: DatasetMeta) -> np.ndarray:
+    """Predicted classes outside ``meta`` (the model may have more class logits) become void."""
+    sem = pred // meta.label_divisor
+    bad = (sem >= meta.num_classes) & (sem != meta.ignore_label)
+    if not bad.any():
+        return pred
+    return np.where(bad, meta.ignore_label * meta.label_divisor, pred).astype(pred.dtype)
+
+
+def iter_sequence_frames(
+    dataset: Any, sequences: list[str], max_frames: int = 0
+) -> Iterator[tuple[str, int, np.ndarray, np.ndarray | None]]:
+    """``(sequence, frame, image uint8 [H,W,3], gt int32 [H,W] or None)`` in temporal order.
+
+    ``dataset`` is a :class:`vps.data.kitti_step.KittiStep` (clips of one frame) or a Cityscapes dataset
+    (each image is its own one-frame sequence, named by its index).
+    """
+    if hasattr(dataset, "frame_numbers"):
+        for seq in sequences:
+            frames = dataset.frame_numbers(seq)
+            for f in frames[: max_frames or None]:
+                image, gt = dataset.load_frame(seq, f)
+                yield seq, f, image, gt
+        return
+    for i, name in enumerate(sequences):
+        clip = dataset.load(int(name))
+        yield f"{i:04d}", 0, clip.images[0], clip.panoptic[0]
+
+
+@torch.no_grad()
+def evaluate_video(
+    model: nn.Module, config: Config, dataset: Any, meta: DatasetMeta, steps: int, warm_start: bool,
+    sequences: list[str], max_frames: int = 0, progress: bool = False, seed: int = 0,
+    on_frame: Callable[[str, int, np.ndarray], None] | None = None,
+) -> dict[str, float]:
+    """STQ/AQ/SQ (and frames per second) of ``model`` on ``sequences`` of ``dataset``.
+
+    Uses a private torch RNG (``fork_rng``) so evaluating in the middle of training does not perturb the
+    training run's random stream (resume stays exact).
+    """
+    from vps.eval import STQAccumulator
+
+    acc = STQAccumulator(meta)
+    predictor = make_predictor(model, config, meta, steps, warm_start, seed)
+    current, n, t0 = None, 0, time.perf_counter()
+    frames = iter_sequence_frames(dataset, sequences, max_frames)
+    cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
+    devices = [torch.cuda.current_device()] if cuda else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        for seq, frame, image, gt in tqdm(frames, desc=f"eval {steps} steps", disable=not progress,
+                                          unit="frame", leave=False):
+            if seq != current:
+                predictor.reset()
+                current = seq
+            pred = fit_to(np.asarray(predictor.step(image)), image.shape[:2])  # int32 [H, W]
+            pred = sanitize(pred, meta)
+            if gt is not None:
+                acc.update(gt, pred, seq)
+            if on_frame is not None:
+                on_frame(seq, frame, pred)
+            n += 1
+    seconds = time.perf_counter() - t0
+    r = acc.result()
+    return {"STQ": float(r.stq), "AQ": float(r.aq), "SQ": float(r.sq), "frames": n,
+            "fps": n / max(seconds, 1e-9)}
+
+
+def eval_sequences(dataset: Any, count: int) -> list[str]:
+    """The first ``count`` sequences (or Cityscapes image indices) of ``dataset`` (0 = all)."""
+    if hasattr(dataset, "sequences"):
+        names = list(dataset.sequences)
+    else:
+        names = [str(i) for i in range(len(dataset))]
+    return names[: count or None]
