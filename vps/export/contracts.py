@@ -19,6 +19,7 @@ which keeps every U-Net level's size an exact fraction of the input). Spatial ax
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -98,7 +99,7 @@ class ModelGeometry:
         return h // self.mask_stride, w // self.mask_stride
 
 
-class GraphContract:
+class GraphContract(ABC):
     """Base: the graph's tensors as symbolic shapes; everything else derives from them."""
 
     name: ClassVar[str]
@@ -106,15 +107,17 @@ class GraphContract:
     def __init__(self, geometry: ModelGeometry) -> None:
         self.geometry = geometry
 
+    @abstractmethod
     def inputs(self) -> tuple[tuple[str, Shape], ...]:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def outputs(self) -> tuple[tuple[str, Shape], ...]:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def wrapper(self, model: Any) -> Any:
         """A ``torch.nn.Module`` whose ``forward`` takes the inputs positionally and returns the outputs."""
-        raise NotImplementedError
 
     @property
     def input_names(self) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ Step coefficients are computed on the host from Python floats (no device sync); 
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 
 import torch
 from torch import Tensor
@@ -32,7 +33,7 @@ def _sqrt(x: float | Tensor) -> float | Tensor:
     return x.clamp(min=0).sqrt() if isinstance(x, Tensor) else math.sqrt(max(x, 0.0))
 
 
-class Sampler:
+class Sampler(ABC):
     """Base: time grid with the td trick; subclasses implement :meth:`step`."""
 
     def __init__(self, schedule: CosineSchedule, td: float = 0.0) -> None:
@@ -63,9 +64,10 @@ class Sampler:
         g = self.schedule.gamma(t)
         return x0 * math.sqrt(g) + noise * math.sqrt(1.0 - g)
 
+    @abstractmethod
     def step(self, x0_pred: Tensor, t_now: float | Tensor, t_next: float | Tensor, x_t: Tensor,
              generator: torch.Generator | None = None) -> Tensor:
-        raise NotImplementedError
+        ...
 
 
 class DDIMSampler(Sampler):

@@ -18,6 +18,7 @@ iteration reaches it, so the frames before it have already been processed.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,14 +40,15 @@ class SourceFrame:
     origin: str  # file path, or "VIDEO frame N" / "camera I frame N" (for error messages)
 
 
-class FrameSource:
+class FrameSource(ABC):
     """Base class: ``iter(source)`` yields frames; ``len`` is the frame count when it is known."""
 
     kind = "source"
     split: str | None = None  # KITTI-STEP split the frames come from (KittiRootSource only)
 
+    @abstractmethod
     def __iter__(self) -> Iterator[SourceFrame]:
-        raise NotImplementedError
+        ...
 
     @property
     def num_frames(self) -> int | None:
@@ -54,8 +56,9 @@ class FrameSource:
         return None
 
     @property
+    @abstractmethod
     def sequences(self) -> list[str]:
-        raise NotImplementedError
+        ...
 
 
 def decode_image(path: Path) -> np.ndarray:
@@ -184,8 +187,9 @@ class _CaptureSource(FrameSource):
             yield SourceFrame(self.sequence, n, img, f"{self.label} frame {n}")
             n += 1
 
+    @abstractmethod
     def _on_end(self, read: int) -> None:
-        raise NotImplementedError
+        ...
 
     def __iter__(self) -> Iterator[SourceFrame]:
         cap = self._open()
