@@ -55,6 +55,7 @@ class DiffusionConfig:
     warm_start_time: float = 0.5  # noise level the warm start begins at
     warm_start_steps: int = 2
     min_instance_area: int = 16  # post-process: smaller instances removed (mask pixels)
+    min_part_area: int = 16  # post-process: detached instance parts this big become instances (0 = off)
     ignore_label: int = 255  # void class id in targets
     void_weight: float = 0.0  # loss weight of void pixels (0: not trained, as void is not evaluated)
 

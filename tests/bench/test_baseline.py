@@ -10,7 +10,7 @@ import torch
 
 from vps.bench.baseline import NaiveBaseline, postprocess_python
 from vps.model.postprocess import postprocess_panoptic
-from vps.runtime.segmenter import postprocess_panoptic as postprocess_numpy
+from vps.runtime.postprocess import postprocess_panoptic as postprocess_numpy
 
 THINGS = (11, 13)
 
@@ -29,11 +29,12 @@ def test_python_loop_postprocess_equals_the_toolkit(seed: int) -> None:
     pan = random_maps(seed, (2, 24, 40))
     min_area = [0, 1, 5, 30, 100, 7][seed]
     things = THINGS if seed % 3 else (1, 2, 11, 13, 255)
-    out = postprocess_python(pan, things, min_area)
+    min_part = [0, 3, 0, 1, 0, 5][seed]
+    out = postprocess_python(pan, things, min_area, 1000, min_part)
     assert out.dtype == torch.int32
-    assert torch.equal(out, postprocess_panoptic(pan, things, min_area))
-    assert np.array_equal(postprocess_python(pan[0], things, min_area).numpy(),
-                          postprocess_numpy(pan[0].numpy(), things, min_area))
+    assert torch.equal(out, postprocess_panoptic(pan, things, min_area, 1000, min_part))
+    assert np.array_equal(postprocess_python(pan[0], things, min_area, 1000, min_part).numpy(),
+                          postprocess_numpy(pan[0].numpy(), things, min_area, 1000, min_part))
 
 
 def test_blocky_instances_and_ties() -> None:
@@ -60,7 +61,8 @@ def test_baseline_is_the_toolkit_pytorch_pipeline_timed(tiny_checkpoint: Path) -
     base = NaiveBaseline.from_checkpoint(tiny_checkpoint, steps=3, seed=5)
     model, config, meta = load_for_inference(tiny_checkpoint)
     ref = VideoPredictor(model, DDIMSampler(model.schedule, config.diffusion.td), 3, warm_start=False,
-                         min_area=config.diffusion.min_instance_area, generator_seed=5,
+                         min_area=config.diffusion.min_instance_area,
+                         min_part_area=config.diffusion.min_part_area, generator_seed=5,
                          thing_ids=meta.thing_ids)
     for _ in range(2):  # reset restarts the stream and the noise
         base.reset()

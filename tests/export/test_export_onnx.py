@@ -30,6 +30,7 @@ def test_export_writes_verified_artifacts(onnx_export: Path) -> None:
     assert manifest.input_size == (32, 64) and manifest.mask_size == (16, 32) and manifest.opset == 18
     assert {"torch", "onnx", "onnxruntime", "vps"} <= set(manifest.versions)
     assert "parity.json" in manifest.files
+    assert (manifest.min_instance_area, manifest.min_part_area) == (2, 16)  # the checkpoint's post-processing
     denoiser = manifest.graph("denoiser")
     assert [t.name for t in denoiser.inputs] == ["x_t", "ctx0", "ctx1", "gamma"]
     assert denoiser.inputs[0].shape == ("batch", 16, "height/2", "width/2")

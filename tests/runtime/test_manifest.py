@@ -52,7 +52,7 @@ def _manifest() -> Manifest:
         mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), resize_mode="letterbox", mask_size=(48, 160),
         sampler=SCHEDULE, graphs=(encoder, denoiser), opset=17,
         versions={"torch": "2.13.0", "onnx": "1.17.0", "onnxruntime": "1.20.0"},
-        files={"parity.json": ""},
+        files={"parity.json": ""}, min_instance_area=4, min_part_area=16,
     )
 
 
@@ -72,6 +72,7 @@ def test_round_trip_and_hashes(export_dir: Path) -> None:
     assert loaded.files["parity.json"] == sha256_file(export_dir / "parity.json")
     assert loaded.sampler == SCHEDULE  # floats survive JSON exactly
     assert loaded.meta == KITTI_STEP and loaded.layout == BitLayout()
+    assert (loaded.min_instance_area, loaded.min_part_area) == (4, 16)
     assert loaded.graph("encoder").inputs[0].dynamic_axes == {0: "batch"}
     assert Manifest.from_dict(json.loads(json.dumps(loaded.to_dict()))) == loaded
     assert not [p.name for p in export_dir.iterdir() if p.name.endswith(".tmp")]  # atomic write left nothing

@@ -14,8 +14,9 @@ import pytest
 from vps.bits import BitLayout, panoptic_to_bits
 from vps.data.meta import KITTI_STEP
 from vps.runtime.manifest import Manifest, SamplerSchedule
+from vps.runtime.postprocess import postprocess_panoptic
 from vps.runtime.sampling import SamplingLoop
-from vps.runtime.segmenter import Segmenter, postprocess_panoptic
+from vps.runtime.segmenter import Segmenter
 from vps.runtime.tracker import TrackerConfig
 
 CAR, PERSON, ROAD, SKY = 13, 11, 0, 10
@@ -256,3 +257,25 @@ def test_postprocess_matches_the_training_code() -> None:
         pan = (cls * 1000 + inst).astype(np.int32)
         want = torch_postprocess(torch.from_numpy(pan), KITTI_STEP.thing_ids, 3 + k).numpy()
         np.testing.assert_array_equal(postprocess_panoptic(pan, KITTI_STEP.thing_ids, 3 + k), want)
+
+
+def test_detached_parts_of_one_model_id_become_separate_tracks() -> None:
+    # the model gives id 7 to two cars far apart: with the manifest's min_part_area they are split (the
+    # smaller one gets the smallest free id, 1) before tracking and before the next frame conditions on them
+    from dataclasses import replace
+
+    scene = box_scene(lambda f: [(CAR * 1000 + 7, 1, 1, 5, 7), (CAR * 1000 + 7, 5, 10, 7, 13)])
+    manifest = replace(make_manifest(), min_part_area=4)
+    backend = FakeBackend(scene)
+    seg = Segmenter(manifest, backend, min_instance_area=1)  # type: ignore[arg-type]
+    assert seg.min_part_area == 4
+    first = seg.step(frame())
+    assert len(first.tracks) == 2
+    seg.step(frame())
+    want = scene(0).copy()
+    want[5:7, 10:13] = CAR * 1000 + 1
+    np.testing.assert_array_equal(backend.conds[1][0, :16], panoptic_to_bits(want, BitLayout()))
+    assert Segmenter(make_manifest(), FakeBackend(scene)).min_part_area == 0  # not recorded: no split
+    assert Segmenter(manifest, FakeBackend(scene), min_part_area=0).min_part_area == 0  # caller wins
+    merged, _ = segmenter(scene, min_instance_area=1)
+    assert len(merged.step(frame()).tracks) == 1

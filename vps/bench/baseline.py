@@ -12,7 +12,9 @@ Per frame (``uint8 [H, W, 3]`` RGB):
   PyTorch operations (:func:`vps.kernels.reference.expected_bits_reference`, no Triton);
 * ``decode``: argmax per byte with plain PyTorch operations (:func:`decode_panoptic_reference`);
 * ``postprocess``: :func:`postprocess_python`, a per-instance Python loop doing the majority vote and the
-  small-instance removal (as in earlier PyTorch ports of Pix2Seq-D), then nearest resize to the frame size.
+  small-instance removal (as in earlier PyTorch ports of Pix2Seq-D), the split of detached instance parts
+  (:func:`vps.components.split_instance_parts`, the toolkit's one implementation), then nearest resize to
+  the frame size.
 
 There is no separate tracking stage: Pix2Seq-D carries instance ids through its conditioning, and the
 naive pipeline reports the model's ids as track ids. The results are the same function as
@@ -38,14 +40,17 @@ DEFAULT_STEPS = 100
 
 
 def postprocess_python(pan: Tensor, thing_ids: Sequence[int], min_area: int = 0,
-                       label_divisor: int = 1000) -> Tensor:
+                       label_divisor: int = 1000, min_part_area: int = 0) -> Tensor:
     """Per-instance Python-loop twin of :func:`vps.model.postprocess.postprocess_panoptic`.
 
     ``pan int [B, h, w]`` or ``[h, w]`` -> ``int32`` of the same shape: instance ids on stuff are cleared;
     each instance takes the majority class of its pixels (ties: the smallest class id); instances smaller
     than ``min_area`` pixels lose their id but keep the voted class. One ``torch.unique`` per image and one
     mask, vote and ``.item()`` per instance: the straightforward way, with a host sync per instance.
+    ``min_part_area > 0`` then splits detached instance parts (:mod:`vps.components`, on the host).
     """
+    from vps.components import split_instance_parts
+
     squeeze = pan.dim() == 2
     pan = pan.unsqueeze(0) if squeeze else pan
     if pan.dim() != 3:
@@ -66,6 +71,9 @@ def postprocess_python(pan: Tensor, thing_ids: Sequence[int], min_area: int = 0,
             if int(mask.sum().item()) < min_area:
                 inst[mask] = 0
         out[b] = (cls * label_divisor + inst).to(torch.int32)
+        if min_part_area > 0:
+            split = split_instance_parts(out[b].cpu().numpy(), min_part_area, label_divisor)
+            out[b] = torch.from_numpy(split).to(out.device)
     return out[0] if squeeze else out
 
 
@@ -79,7 +87,7 @@ class NaiveBaseline:
     name = "baseline"
 
     def __init__(self, model: Any, meta: DatasetMeta, steps: int = DEFAULT_STEPS, td: float = 1.0,
-                 min_area: int = 16, seed: int = 0,
+                 min_area: int = 16, seed: int = 0, min_part_area: int = 0,
                  clock_factory: Callable[[torch.device], StageClock] = make_clock) -> None:
         from vps.model.samplers import DDIMSampler
 
@@ -89,6 +97,7 @@ class NaiveBaseline:
         self.meta = meta
         self.steps = int(steps)
         self.min_area = int(min_area)
+        self.min_part_area = int(min_part_area)
         self.seed = int(seed)
         self.device = next(model.parameters()).device
         self.sampler = DDIMSampler(model.schedule, td=td)
@@ -107,7 +116,8 @@ class NaiveBaseline:
 
         model, config, meta = load_for_inference(path, device)
         d = config.diffusion
-        return cls(model, meta, steps=steps, td=d.td, min_area=d.min_instance_area, seed=seed)
+        return cls(model, meta, steps=steps, td=d.td, min_area=d.min_instance_area, seed=seed,
+                   min_part_area=d.min_part_area)
 
     def reset(self) -> None:
         self.prev = []
@@ -148,7 +158,8 @@ class NaiveBaseline:
         with clock.stage("decode"):
             pan = decode_panoptic_reference(logits, None, m.layout.label_divisor)  # int32 [1, h, w]
         with clock.stage("postprocess"):
-            pan = postprocess_python(pan, self.meta.thing_ids, self.min_area, m.layout.label_divisor)
+            pan = postprocess_python(pan, self.meta.thing_ids, self.min_area, m.layout.label_divisor,
+                                     self.min_part_area)
             out = resize_labels_nearest(pan[0], (H, W)).cpu().numpy().astype(np.int32)
         self.prev = [pan, *self.prev][:2]
         self.last_timings = clock.end_frame()

@@ -150,11 +150,15 @@ def load_clip(args: argparse.Namespace, manifest: Manifest, frames: int) -> Benc
 
 
 def open_variants(args: argparse.Namespace, todo: list[int], stack: ExitStack, threads: int,
-                  min_area: int | None) -> list[DeployedPipeline]:
-    """The artifacts as given (first), then one re-export per extra ``--steps`` count."""
+                  post: dict[str, int]) -> list[DeployedPipeline]:
+    """The artifacts as given (first), then one re-export per extra ``--steps`` count.
+
+    ``post``: post-processing thresholds the manifest does not record (``min_instance_area``,
+    ``min_part_area``), taken from the checkpoint.
+    """
     common = {"backend": args.backend, "device": args.device, "threads": threads,
               "checkpoint": args.checkpoint, "sync_timing": args.sync_stages, "seed": args.seed,
-              "warm_start": not args.no_warm_start, "min_instance_area": min_area,
+              "warm_start": not args.no_warm_start, **post,
               "precision": args.precision, "cuda_graph": False if args.no_cuda_graph else None}
     pipes = [DeployedPipeline.load(args.artifacts, "artifacts", **common)]
     if todo:
@@ -174,7 +178,7 @@ def make_baseline(args: argparse.Namespace, device: str) -> tuple[Any, dict[str,
     base = NaiveBaseline.from_checkpoint(args.checkpoint, dev, args.baseline_steps, args.seed)
     info = {"kind": "baseline", "label": "baseline", "checkpoint": str(args.checkpoint), "device": dev,
             "precision": "fp32", "steps": args.baseline_steps, "warm_start": False,
-            "min_instance_area": base.min_area,
+            "min_instance_area": base.min_area, "min_part_area": base.min_part_area,
             "postprocess": "per-instance Python loop", "kernels": False, "cuda_graphs": False}
     return base, info
 
@@ -187,17 +191,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     check_args(args)
     todo = sweep_steps(args, manifest)
     threads = args.threads or usable_cores()
-    min_area = None
+    post: dict[str, int] = {}  # older manifests: the checkpoint's post-processing
     if args.checkpoint is not None:
         import torch
 
         torch.set_num_threads(threads)
         config = check_same_model(args.checkpoint, args.artifacts)
-        if manifest.min_instance_area is None:  # older manifest: the checkpoint's post-processing
-            min_area = config.diffusion.min_instance_area
+        for key in ("min_instance_area", "min_part_area"):
+            if getattr(manifest, key) is None:
+                post[key] = getattr(config.diffusion, key)
     notes: list[str] = []
     with ExitStack() as stack:
-        variants = open_variants(args, todo, stack, threads, min_area)
+        variants = open_variants(args, todo, stack, threads, post)
         device = variants[0].info.device
         lanes = [Lane(p, args.frames, args.warmup) for p in variants]
         base_info = None

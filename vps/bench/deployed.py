@@ -38,6 +38,7 @@ class DeployedInfo:
     input_size: tuple[int, int]
     sync_timing: bool
     min_instance_area: int  # post-processing threshold the runtime applies (mask pixels)
+    min_part_area: int  # detached instance parts this big are split off (0 = no splitting)
     cuda_graph: bool  # torch backend: the frame's device work replayed as CUDA graphs
     reexported: bool  # made by vps-bench from --checkpoint for a --steps sweep
 
@@ -60,15 +61,15 @@ class DeployedPipeline:
     def load(cls, artifacts: str | Path, label: str, backend: str = "auto", device: str | None = None,
              threads: int = 0, checkpoint: str | Path | None = None, sync_timing: bool = False,
              seed: int = 0, warm_start: bool = True, min_instance_area: int | None = None,
-             precision: str | None = None, cuda_graph: bool | None = None,
+             min_part_area: int | None = None, precision: str | None = None, cuda_graph: bool | None = None,
              reexported: bool = False) -> DeployedPipeline:
         """Open ``artifacts`` with the runtime (manifest and file hashes verified).
 
-        ``min_instance_area``: the checkpoint's post-processing threshold, for manifests that do not
-        record it (``None``: the runtime's default). ``precision``: autocast of the torch backend
-        (``fp16``/``bf16``/``fp32``; default bf16 on CUDA, fp32 on the CPU); other backends run the
-        precision the graphs were exported in. ``cuda_graph``: the torch backend's CUDA graphs (default on
-        CUDA: on; then the device work is one ``device`` stage).
+        ``min_instance_area``, ``min_part_area``: the checkpoint's post-processing thresholds, for
+        manifests that do not record them (``None``: the runtime's defaults). ``precision``: autocast of the
+        torch backend (``fp16``/``bf16``/``fp32``; default bf16 on CUDA, fp32 on the CPU); other backends
+        run the precision the graphs were exported in. ``cuda_graph``: the torch backend's CUDA graphs
+        (default on CUDA: on; then the device work is one ``device`` stage).
         """
         from vps.runtime.segmenter import Segmenter, resolve_backend_kind
 
@@ -77,8 +78,9 @@ class DeployedPipeline:
         options: dict[str, Any] = {}
         if kind == "onnxruntime" and threads > 0:
             options["threads"] = threads
-        if min_instance_area is not None:
-            options["min_instance_area"] = min_instance_area
+        for key, value in (("min_instance_area", min_instance_area), ("min_part_area", min_part_area)):
+            if value is not None:
+                options[key] = value
         seg = Segmenter.load(artifacts, backend=kind, device=device, seed=seed, checkpoint=checkpoint,
                              precision=precision if kind == "torch" else None, cuda_graph=cuda_graph,
                              rgb=True, sync_timing=sync_timing, warm_start=warm_start, **options)
@@ -94,6 +96,7 @@ class DeployedPipeline:
                             warm_start=warm_start, warm_start_time=manifest.sampler.warm_start_time,
                             input_size=tuple(manifest.input_size), sync_timing=sync_timing,
                             min_instance_area=int(seg.min_instance_area),
+                            min_part_area=int(seg.min_part_area),
                             cuda_graph=kind == "torch" and dev.startswith("cuda") and cuda_graph is not False,
                             reexported=reexported)
         return cls(seg, info)

@@ -60,7 +60,7 @@ def build_manifest(preset: str, meta: DatasetMeta, layout: BitLayout, geometry: 
                    input_size: tuple[int, int], schedule: SamplerSchedule, graphs: Sequence[GraphSpec],
                    opset: int, versions: dict[str, str], files: Sequence[str] = (),
                    compute_capability: str | None = None, min_instance_area: int | None = None,
-                   checkpoint: str | None = None) -> Manifest:
+                   checkpoint: str | None = None, min_part_area: int | None = None) -> Manifest:
     """A :class:`Manifest` (without hashes: :func:`vps.runtime.manifest.write_manifest` adds them)."""
     from vps.model.preprocess import IMAGENET_MEAN, IMAGENET_STD
 
@@ -69,7 +69,8 @@ def build_manifest(preset: str, meta: DatasetMeta, layout: BitLayout, geometry: 
                     mask_size=geometry.mask_size(input_size), sampler=schedule, graphs=tuple(graphs),
                     opset=opset, versions=dict(versions), channel_order="rgb",
                     compute_capability=compute_capability, files={f: "" for f in files},
-                    min_instance_area=min_instance_area, checkpoint=checkpoint)
+                    min_instance_area=min_instance_area, min_part_area=min_part_area,
+                    checkpoint=checkpoint)
 
 
 @contextmanager

@@ -94,7 +94,7 @@ def run_export(opts: ExportOptions) -> dict[str, Any]:
         graphs = [graph_spec(c, opts.engine, opts.precision, opts.batch_sizes, input_size) for c in contracts]
         manifest = build_manifest(config.name, meta, model.layout, geometry, input_size, schedule, graphs,
                                   opts.opset, versions, files, capability, d.min_instance_area,
-                                  str(Path(opts.checkpoint).resolve()))
+                                  str(Path(opts.checkpoint).resolve()), d.min_part_area)
         manifest = write_manifest(tmp, manifest)
         if opts.check_trt:
             from vps.export.trt_lint import lint_files
@@ -147,7 +147,8 @@ def _verify_into(folder: Path, manifest: Manifest, model: Any, config: Any, meta
 
         torch.set_num_threads(opts.threads)
     clips, source = load_verify_clips(manifest, meta, opts.verify_data, opts.verify_clips, opts.verify_frames)
-    post = torch_postprocess(meta.thing_ids, config.diffusion.min_instance_area, meta.label_divisor)
+    d = config.diffusion
+    post = torch_postprocess(meta.thing_ids, d.min_instance_area, meta.label_divisor, d.min_part_area)
     t0 = time.perf_counter()
     reference = TorchBackend(model.to(device))
     report = verify(reference, candidate, manifest, meta, clips, source, opts.seed, opts.warm_start, post,

@@ -124,15 +124,16 @@ def stq_of(preds: list[list[np.ndarray]], clips: Sequence[VerifyClip], manifest:
     return {"STQ": float(r.stq), "AQ": float(r.aq), "SQ": float(r.sq)}
 
 
-def torch_postprocess(thing_ids: Sequence[int], min_area: int,
-                      label_divisor: int) -> Callable[..., np.ndarray]:
+def torch_postprocess(thing_ids: Sequence[int], min_area: int, label_divisor: int,
+                      min_part_area: int = 0) -> Callable[..., np.ndarray]:
     """The training code's post-processing (``vps.model.postprocess``) as a NumPy -> NumPy hook."""
     import torch
 
     from vps.model.postprocess import postprocess_panoptic
 
     def run(pan: np.ndarray) -> np.ndarray:
-        out = postprocess_panoptic(torch.from_numpy(pan), tuple(thing_ids), min_area, label_divisor)
+        out = postprocess_panoptic(torch.from_numpy(pan), tuple(thing_ids), min_area, label_divisor,
+                                   min_part_area)
         return out.numpy()
 
     return run

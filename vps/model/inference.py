@@ -7,7 +7,8 @@ softmaxes (``vps.kernels.expected_bits``) and the result is the last step's logi
 ``VideoPredictor`` processes a stream frame by frame: resize + normalise, encode once, condition on the
 bits of the previous two (post-processed) predictions (zeros at the start), sample (with the optional warm
 start from frame 2 on: the previous prediction noised to ``warm_start_time`` and ``warm_start_steps``
-steps instead of pure noise and ``steps`` steps), decode (``vps.kernels.decode_panoptic``), post-process,
+steps instead of pure noise and ``steps`` steps), decode (``vps.kernels.decode_panoptic``), post-process
+(``min_area``, ``min_part_area``: :func:`vps.model.postprocess.postprocess_panoptic`),
 and resize (nearest) back to the input resolution. Noise comes from a seeded generator: a stream gives the
 same output for the same seed.
 """
@@ -66,7 +67,7 @@ class VideoPredictor:
 
     def __init__(self, model: Pix2SeqD, sampler: Sampler, steps: int, warm_start: bool = False,
                  warm_start_steps: int = 2, warm_start_time: float = 0.5, min_area: int = 16,
-                 generator_seed: int = 0, thing_ids: Sequence[int] | None = None,
+                 min_part_area: int = 0, generator_seed: int = 0, thing_ids: Sequence[int] | None = None,
                  amp_dtype: torch.dtype | None = None) -> None:
         if steps < 1 or (warm_start and warm_start_steps < 1):
             raise ValueError(f"steps ({steps}) and warm_start_steps ({warm_start_steps}) must be >= 1")
@@ -79,6 +80,7 @@ class VideoPredictor:
         self.warm_start_steps = warm_start_steps
         self.warm_start_time = warm_start_time
         self.min_area = min_area
+        self.min_part_area = min_part_area
         self.seed = generator_seed
         self.thing_ids = tuple(KITTI_STEP.thing_ids if thing_ids is None else thing_ids)
         self.amp_dtype = amp_dtype
@@ -121,7 +123,8 @@ class VideoPredictor:
                                 self.warm_start_steps if warm else self.steps, x_init=x_init,
                                 generator=self.generator, start_time=self.warm_start_time if warm else 1.0)
             pan = decode_panoptic(logits)  # [1, h, w] int32
-            pan = postprocess_panoptic(pan, self.thing_ids, self.min_area, self.model.layout.label_divisor)
+            pan = postprocess_panoptic(pan, self.thing_ids, self.min_area, self.model.layout.label_divisor,
+                                       self.min_part_area)
         finally:
             self.model.train(was_training)
         self.prev = [pan, *self.prev][:NUM_COND_FRAMES]

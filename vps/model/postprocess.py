@@ -7,9 +7,12 @@ For each image of ``pan [B, h, w]`` (``class * divisor + instance``):
    ``vps.kernels.pair_histogram`` call for the whole batch), so one object never mixes e.g. car and truck;
 3. instances smaller than ``min_area`` pixels lose their instance id but keep their (voted) class: they
    become "thing without identity" pixels, which STQ / PQ treat as crowd-like rather than as a false
-   object, and the semantic prediction there is kept instead of being replaced by a guess.
+   object, and the semantic prediction there is kept instead of being replaced by a guess;
+4. with ``min_part_area > 0``, detached parts of an instance become instances of their own
+   (:func:`vps.components.split_instance_parts`, the one implementation the runtime uses too; it runs on
+   the host, so this step costs a device -> host -> device copy of the ``[h, w]`` map per image).
 
-Pure tensor code (the histogram kernel aside): no per-pixel Python loops.
+Steps 1-3 are pure tensor code (the histogram kernel aside): no per-pixel Python loops.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ def _pair_histogram(a: Tensor, b: Tensor, num_a: int, num_b: int) -> Tensor:
 
 
 def postprocess_panoptic(pan: Tensor, thing_ids: Sequence[int], min_area: int = 0,
-                         label_divisor: int = 1000) -> Tensor:
+                         label_divisor: int = 1000, min_part_area: int = 0) -> Tensor:
     """Clean ``int [B, h, w]`` (or ``[h, w]``) panoptic ids; returns ``int32`` of the same shape."""
     squeeze = pan.dim() == 2
     pan = pan.unsqueeze(0) if squeeze else pan
@@ -59,5 +62,16 @@ def postprocess_panoptic(pan: Tensor, thing_ids: Sequence[int], min_area: int = 
     small = area[key] < min_area
     inst = torch.where(has_inst & small, torch.zeros_like(inst), inst)  # step 3
     out = (cls * label_divisor + inst).to(torch.int32)
+    if min_part_area > 0:  # step 4
+        out = _split_parts(out, min_part_area, label_divisor)
     return out[0] if squeeze else out
+
+
+def _split_parts(pan: Tensor, min_part_area: int, label_divisor: int) -> Tensor:
+    """Step 4 for ``int32 [B, h, w]``, image by image on the host; same device and dtype back."""
+    from vps.components import split_instance_parts
+
+    host = pan.cpu().numpy()
+    split = np.stack([split_instance_parts(m, min_part_area, label_divisor) for m in host])
+    return torch.from_numpy(split).to(pan.device)
 

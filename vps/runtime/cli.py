@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-warm-start", action="store_true", help="run the cold schedule on every frame")
     p.add_argument("--min-instance-area", type=int, default=None,
                    help="post-processing: smaller instances lose their id (default: from the export)")
+    p.add_argument("--min-part-area", type=int, default=None,
+                   help="post-processing: detached instance parts this big (mask pixels) become instances of "
+                        "their own, smaller ones lose their id; 0 = no splitting (default: from the export)")
     p.add_argument("--iou-threshold", type=float, default=DEFAULT_TRACKER.iou_threshold,
                    help=f"tracker IoU threshold (default {DEFAULT_TRACKER.iou_threshold})")
     p.add_argument("--max-lost", type=int, default=DEFAULT_TRACKER.max_lost,
@@ -178,7 +181,8 @@ def _load(args: argparse.Namespace) -> Segmenter:
     options: dict[str, Any] = {"threads": args.threads} if args.threads else {}
     return Segmenter.load(args.artifacts, backend=args.backend, device=args.device, tracker=tracker,
                           seed=args.seed, checkpoint=args.checkpoint, warm_start=not args.no_warm_start,
-                          min_instance_area=args.min_instance_area, **options)
+                          min_instance_area=args.min_instance_area, min_part_area=args.min_part_area,
+                          **options)
 
 
 def _report(runner: Runner) -> None:

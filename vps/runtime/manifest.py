@@ -252,6 +252,7 @@ class Manifest:
     compute_capability: str | None = None  # e.g. "8.7"; required when a graph is a TensorRT engine
     files: dict[str, str] = field(default_factory=dict)  # other listed files -> sha256 (filled on write)
     min_instance_area: int | None = None  # post-processing threshold (mask pixels) of the checkpoint
+    min_part_area: int | None = None  # post-processing: detached instance parts split off (vps.components)
     checkpoint: str | None = None  # the training checkpoint exported (for the torch backend / baselines)
     schema_version: int = SCHEMA_VERSION
 
@@ -298,7 +299,8 @@ class Manifest:
             "graphs": [g.to_dict() for g in self.graphs], "opset": self.opset,
             "versions": dict(self.versions),
             "compute_capability": self.compute_capability, "files": dict(self.files),
-            "min_instance_area": self.min_instance_area, "checkpoint": self.checkpoint,
+            "min_instance_area": self.min_instance_area, "min_part_area": self.min_part_area,
+            "checkpoint": self.checkpoint,
         }
 
     @classmethod
@@ -320,6 +322,7 @@ class Manifest:
             compute_capability=None if d.get("compute_capability") is None else str(d["compute_capability"]),
             files={str(k): str(v) for k, v in d.get("files", {}).items()},
             min_instance_area=None if d.get("min_instance_area") is None else int(d["min_instance_area"]),
+            min_part_area=None if d.get("min_part_area") is None else int(d["min_part_area"]),
             checkpoint=None if d.get("checkpoint") is None else str(d["checkpoint"]),
         )
 

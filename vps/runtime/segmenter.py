@@ -9,8 +9,8 @@ Per frame (:meth:`Segmenter.step`), with ``h x w`` the manifest's mask size:
    previous predictions (zeros at the start of a sequence); from the second frame of a sequence on, the
    manifest's warm-start schedule starts from the previous prediction's bits;
 3. ``decode``: argmax ids (``class * 1000 + 8-bit id``), the same clean-up as the training code
-   (:func:`postprocess_panoptic`) and the bits fed back to the model next frame: always the model's own
-   decoded 8-bit prediction, never the remapped track ids (that is what it was trained on);
+   (:func:`vps.runtime.postprocess.postprocess_panoptic`) and the bits fed back to the model next frame:
+   always the model's own decoded 8-bit prediction, never the remapped track ids (what it was trained on);
 4. ``tracking``: :class:`~vps.runtime.tracker.TrackTable` turns the 8-bit ids into 32-bit track ids that are
    never reused (IoU + Hungarian per class repairs id switches; lost tracks kept ``max_lost`` frames), and
    the maps go back to the frame's resolution (:class:`~vps.runtime.result.FrameResult` conventions).
@@ -42,10 +42,10 @@ import numpy as np
 from scipy.ndimage import find_objects
 
 from vps.bits import panoptic_to_bits
-from vps.kernels import pair_histogram
 from vps.runtime.backends.base import Backend
 from vps.runtime.frames import FrameGeometry, prepare_frame, restore_labels
 from vps.runtime.manifest import Manifest, load_manifest
+from vps.runtime.postprocess import postprocess_panoptic
 from vps.runtime.result import FrameResult, FrameTrack
 from vps.runtime.sampling import NUM_COND_FRAMES, NoiseSource, StepPlan, decode, run_denoiser
 from vps.runtime.state import StreamState
@@ -53,38 +53,15 @@ from vps.runtime.timing import StageTimer
 from vps.runtime.tracker import TrackedFrame, TrackerConfig, TrackTable
 
 BACKENDS = ("auto", "onnxruntime", "tensorrt", "torch")
-OWN_OPTIONS = ("warm_start", "min_instance_area", "rgb", "sync_timing")  # Segmenter.load kwargs
+OWN_OPTIONS = ("warm_start", "min_instance_area", "min_part_area", "rgb", "sync_timing")  # load kwargs
 DEFAULT_MIN_INSTANCE_AREA = 4  # for manifests written before min_instance_area was recorded
+DEFAULT_MIN_PART_AREA = 0  # manifests written before min_part_area was recorded: exported without splitting
 # The runtime's tracker default: IoU 0.1 instead of TrackerConfig's 0.5, because consecutive masks of small
 # moving objects overlap little at mask resolution (48 x 160 for the tiny preset), so a high threshold splits
 # tracks the model itself kept. Measured with the shipped tiny checkpoint on 4 fresh synthetic val clips
 # (seed 777, 188x621, 2 steps, warm start): streamed STQ 0.4568 at 0.1, 0.4383 at 0.2, 0.4266 at 0.3, against
 # 0.4549 for the offline vps-predict run (which keeps the model's own ids).
 DEFAULT_TRACKER = TrackerConfig(iou_threshold=0.1)
-NUM_IDS = 256  # class and instance ids are bytes
-
-
-def postprocess_panoptic(pan: np.ndarray, thing_ids: Sequence[int], min_area: int = 0,
-                         label_divisor: int = 1000) -> np.ndarray:
-    """NumPy twin of :func:`vps.model.postprocess.postprocess_panoptic` for one ``int [h, w]`` map.
-
-    Instance ids on stuff are cleared, each instance takes the majority thing class of its pixels, and
-    instances under ``min_area`` pixels lose their id (keeping the class). Returns ``int32 [h, w]``.
-    """
-    pan = np.asarray(pan).astype(np.int64)
-    cls, inst = pan // label_divisor, pan % label_divisor
-    is_thing = np.zeros(NUM_IDS, bool)
-    is_thing[list(thing_ids)] = True
-    cls_c = np.clip(cls, 0, NUM_IDS - 1)
-    inst = np.where(is_thing[cls_c], np.clip(inst, 0, NUM_IDS - 1), 0)
-    hist = pair_histogram(inst.ravel(), cls_c.ravel(), NUM_IDS, NUM_IDS, validate=False)  # [256, 256]
-    vote, area = hist.argmax(1), hist.sum(1)
-    has_inst = inst > 0
-    cls = np.where(has_inst, vote[inst], cls)
-    inst = np.where(has_inst & (area[inst] < min_area), 0, inst)
-    return (cls * label_divisor + inst).astype(np.int32)
-
-
 class _TimedBackend:
     """Backend wrapper that laps the timer after ``context`` and after each ``denoise`` call."""
 
@@ -183,7 +160,9 @@ class Segmenter:
     frames are RGB rather than OpenCV's BGR (per call overridable). ``warm_start``: run the manifest's
     warm-start schedule from the second frame of a sequence (the runtime's default; ``False`` runs the cold
     schedule on every frame). ``min_instance_area``: the post-processing threshold (mask pixels) of the
-    checkpoint; default: the manifest's, else :data:`DEFAULT_MIN_INSTANCE_AREA`. ``sync_timing``: synchronise
+    checkpoint; default: the manifest's, else :data:`DEFAULT_MIN_INSTANCE_AREA`. ``min_part_area``: detached
+    instance parts of at least this many mask pixels become instances of their own (``vps.components``);
+    default: the manifest's, else :data:`DEFAULT_MIN_PART_AREA`. ``sync_timing``: synchronise
     the device at every stage boundary so per-stage times are exact on GPU backends (costs throughput).
     ``cuda_graph``: capture the per-frame device work in CUDA graphs (torch backend on CUDA only; see
     :class:`FrameGraphs`).
@@ -191,12 +170,13 @@ class Segmenter:
 
     def __init__(self, manifest: Manifest, backend: Backend, tracker: TrackerConfig | None = None,
                  seed: int = 0, warm_start: bool = True, min_instance_area: int | None = None,
-                 rgb: bool = False, sync_timing: bool = False, cuda_graph: bool = False) -> None:
+                 min_part_area: int | None = None, rgb: bool = False, sync_timing: bool = False,
+                 cuda_graph: bool = False) -> None:
         self.manifest, self.backend, self.rgb, self.warm_start = manifest, backend, rgb, warm_start
         self.layout, self.meta = manifest.layout, manifest.meta
-        recorded = manifest.min_instance_area
-        self.min_instance_area = int(next(v for v in (min_instance_area, recorded, DEFAULT_MIN_INSTANCE_AREA)
-                                          if v is not None))
+        self.min_instance_area = _first_set(min_instance_area, manifest.min_instance_area,
+                                            DEFAULT_MIN_INSTANCE_AREA)
+        self.min_part_area = _first_set(min_part_area, manifest.min_part_area, DEFAULT_MIN_PART_AREA)
         self.cold = StepPlan.from_schedule(manifest.sampler, warm=False)
         self.warm = StepPlan.from_schedule(manifest.sampler, warm=True)
         self.noise = NoiseSource(seed)
@@ -219,8 +199,8 @@ class Segmenter:
         ``checkpoint``: the training checkpoint (needed by ``torch``, lets ``auto`` pick it on CUDA);
         ``cuda_graph``: default on for the torch backend on CUDA (whole frame, :class:`FrameGraphs`) and for
         TensorRT (the backend's own denoiser-step replay). ``kwargs``: the constructor's keyword arguments
-        (``warm_start``, ``min_instance_area``, ``rgb``, ``sync_timing``) and backend options (``threads``,
-        ``io_binding``).
+        (``warm_start``, ``min_instance_area``, ``min_part_area``, ``rgb``, ``sync_timing``) and backend
+        options (``threads``, ``io_binding``).
         """
         manifest = load_manifest(artifacts)  # ManifestError naming the file if anything was changed
         own = {k: kwargs.pop(k) for k in OWN_OPTIONS if k in kwargs}
@@ -278,7 +258,7 @@ class Segmenter:
         else:
             raw = self._eager(x, cond, noise, x_init, warm)
         ids = postprocess_panoptic(raw, self.meta.thing_ids, self.min_instance_area,
-                                   self.layout.label_divisor)
+                                   self.layout.label_divisor, self.min_part_area)
         self.state.push_bits(panoptic_to_bits(ids, self.layout))  # [16, h, w]: t-1 <- this frame
         assert self.state.prev_bits is not None
         self.state.warm_latent = self.state.prev_bits[:1]  # [1, 16, h, w] view of the t-1 bits
@@ -351,6 +331,11 @@ class Segmenter:
                            timings=self.timer.total(), frame_index=self.state.frame_index,
                            sequence_index=self.sequence_index, label_divisor=div, geometry=geometry,
                            warm_start=warm)
+
+
+def _first_set(*values: int | None) -> int:
+    """The first of ``values`` that is not None, as an int."""
+    return int(next(v for v in values if v is not None))
 
 
 def _box(found: tuple[slice, slice] | None, mask_box: tuple[int, int, int, int], geometry: FrameGeometry,

@@ -31,7 +31,7 @@ def make_predictor(model: nn.Module, config: Config, meta: DatasetMeta, steps: i
     sampler = make_sampler(d.sampler, model.schedule, d.td)
     return VideoPredictor(model, sampler, steps, warm_start=warm_start, warm_start_steps=d.warm_start_steps,
                           warm_start_time=d.warm_start_time, min_area=d.min_instance_area,
-                          generator_seed=seed, thing_ids=meta.thing_ids)
+                          min_part_area=d.min_part_area, generator_seed=seed, thing_ids=meta.thing_ids)
 
 
 def fit_to(pred: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
