@@ -174,3 +174,36 @@ def load_config(path: str | Path) -> Config:
         return from_dict(Config, raw, where=str(path))
     except (TypeError, ValueError) as e:
         raise ValueError(str(e)) from None
+
+
+def apply_overrides(config: Config, overrides: list[str]) -> Config:
+    """``["train.lr=3e-4", "model.image_size=[64,128]"]`` -> a new validated Config (values are YAML)."""
+    d = config.to_dict()
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        parts = key.strip().split(".")
+        if not sep or len(parts) < 2:
+            raise ValueError(f"--set expects section.key=value, got {item!r}")
+        node = d
+        for p in parts[:-1]:
+            if not isinstance(node.get(p), dict):
+                raise ValueError(f"--set {item!r}: unknown section {p!r}")
+            node = node[p]
+        if parts[-1] not in node:
+            raise ValueError(f"--set {item!r}: unknown key {parts[-1]!r}; known: {sorted(node)}")
+        value = yaml.safe_load(raw)
+        if isinstance(node[parts[-1]], float) and isinstance(value, str):  # YAML 1.1 reads 3e-4 as a string
+            try:
+                value = float(value)
+            except ValueError:
+                raise ValueError(f"--set {item!r}: expected a number") from None
+        node[parts[-1]] = value
+    return from_dict(Config, _lists(d), where="--set")
+
+
+def _lists(obj: object) -> object:
+    if isinstance(obj, dict):
+        return {k: _lists(v) for k, v in obj.items()}
+    if isinstance(obj, tuple):
+        return [_lists(v) for v in obj]
+    return obj

@@ -105,3 +105,8 @@ def test_slim_export_is_smaller_and_loads_for_inference(tmp_path: Path) -> None:
     w = net.net[0].weight
     assert w.dtype == torch.float32
     torch.testing.assert_close(w, model.net[0].weight.detach().half().float())
+    changed = export_slim(full, tmp_path / "set.pt", overrides=["diffusion.min_part_area=7"])
+    stored = load_checkpoint(changed).config["diffusion"]
+    assert stored["min_part_area"] == 7 and stored["min_instance_area"] == cfg.diffusion.min_instance_area
+    with pytest.raises(ValueError, match="unknown key"):
+        export_slim(full, tmp_path / "bad.pt", overrides=["diffusion.min_part_areas=7"])

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from vps.config import Config
-from vps.train.cli import apply_overrides, main
+from vps.config import Config, apply_overrides
+from vps.train.cli import main
 
 
 def test_overrides_are_typed_and_validated() -> None:

@@ -49,6 +49,7 @@ def test_predict_writes_a_layout_vps_eval_scores(setup: tuple[Path, Path], tmp_p
     assert pred.shape == HW
     summary = json.loads((out / "predict.json").read_text())
     assert summary["frames"] == 6 and summary["steps"] == 2 and 0.0 <= summary["STQ"] <= 1.0
+    assert summary["min_part_area"] == 16  # the checkpoint's post-processing (config default)
     metrics = tmp_path / "m.json"
     assert eval_main(["--gt", str(data), "--pred", str(out), "--json", str(metrics), "--no-progress"]) == 0
     assert json.loads(metrics.read_text())["STQ"] == pytest.approx(summary["STQ"])
@@ -69,13 +70,25 @@ def test_predict_is_deterministic_and_slim_fp16_works(setup: tuple[Path, Path], 
     assert not (tmp_path / "a" / "panoptic_maps/val/0000").exists()
 
 
-@pytest.mark.parametrize("bad", ["missing_input", "corrupt_checkpoint", "bad_steps", "bad_sequence"])
+def test_predict_post_processing_flags(setup: tuple[Path, Path], tmp_path: Path) -> None:
+    ckpt, data = setup
+    out = tmp_path / "p"
+    assert predict_main(["--checkpoint", str(ckpt), "--input", str(data), "--out", str(out), "--steps", "1",
+                         "--max-frames", "1", "--min-part-area", "0", "--min-instance-area", "3",
+                         "--no-progress"]) == 0
+    summary = json.loads((out / "predict.json").read_text())
+    assert (summary["min_instance_area"], summary["min_part_area"]) == (3, 0)
+
+
+@pytest.mark.parametrize("bad", ["missing_input", "corrupt_checkpoint", "bad_steps", "bad_sequence",
+                                 "bad_part_area"])
 def test_predict_bad_input_exits_2_with_one_line(setup: tuple[Path, Path], tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str], bad: str) -> None:
     ckpt, data = setup
     args = {"missing_input": ["--input", str(tmp_path / "nope")],
             "corrupt_checkpoint": ["--checkpoint", str(tmp_path / "bad.pt")],
-            "bad_steps": ["--steps", "0"], "bad_sequence": ["--sequences", "0042"]}[bad]
+            "bad_steps": ["--steps", "0"], "bad_sequence": ["--sequences", "0042"],
+            "bad_part_area": ["--min-part-area", "-1"]}[bad]
     (tmp_path / "bad.pt").write_bytes(b"garbage")
     base = {"--checkpoint": str(ckpt), "--input": str(data), "--out": str(tmp_path / "o")}
     for i in range(0, len(args), 2):

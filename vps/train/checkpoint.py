@@ -194,18 +194,25 @@ def load_for_inference(
     return model, config, ckpt.typed_meta()
 
 
-def export_slim(path_in: str | Path, path_out: str | Path, dtype: torch.dtype | None = torch.float16) -> Path:
+def export_slim(path_in: str | Path, path_out: str | Path, dtype: torch.dtype | None = torch.float16,
+                overrides: list[str] | None = None) -> Path:
     """Copy only what inference needs (EMA weights, config, meta, layout, step, metrics).
 
     Floating-point weights are cast to ``dtype`` (``None`` keeps them); :func:`load_for_inference` casts
-    them back to the model's dtype, so an fp16 file runs in fp32 with fp16-rounded weights.
+    them back to the model's dtype, so an fp16 file runs in fp32 with fp16-rounded weights. ``overrides``
+    (``["diffusion.min_part_area=16"]``, :func:`vps.config.apply_overrides`) change inference settings
+    stored with the weights; the copy's config lists every field, so later changes of a default in
+    :mod:`vps.config` do not change how the file runs.
     """
+    from vps.config import apply_overrides
+
     ckpt = load_checkpoint(path_in)
+    config = apply_overrides(ckpt.typed_config(path_in), overrides or [])
 
     def cast(t: torch.Tensor) -> torch.Tensor:
         return t.to(dtype) if dtype is not None and t.is_floating_point() else t
 
-    slim = Checkpoint(step=ckpt.step, config=ckpt.config, meta=ckpt.meta, layout=ckpt.layout,
+    slim = Checkpoint(step=ckpt.step, config=config.to_dict(), meta=ckpt.meta, layout=ckpt.layout,
                       ema_weights={k: cast(v).contiguous() for k, v in ckpt.ema_weights.items()},
                       ema_updates=ckpt.ema_updates, metrics=dict(ckpt.metrics), slim=True)
     return save_checkpoint(slim, path_out)
@@ -224,11 +231,13 @@ def main(argv: list[str] | None = None) -> int:
     slim.add_argument("path", type=Path)
     slim.add_argument("out", type=Path)
     slim.add_argument("--dtype", choices=("fp16", "bf16", "fp32"), default="fp16")
+    slim.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                      help="change a stored config value, e.g. diffusion.min_part_area=16 (repeatable)")
     args = p.parse_args(argv)
     try:
         if args.cmd == "slim":
             dtype = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": None}[args.dtype]
-            out = export_slim(args.path, args.out, dtype)
+            out = export_slim(args.path, args.out, dtype, args.overrides)
             print(f"{out}: {out.stat().st_size / 1e6:.2f} MB")
             return 0
         ck = load_checkpoint(args.path)
