@@ -59,8 +59,8 @@ DEFAULT_MIN_PART_AREA = 0  # manifests written before min_part_area was recorded
 # The runtime's tracker default: IoU 0.1 instead of TrackerConfig's 0.5, because consecutive masks of small
 # moving objects overlap little at mask resolution (48 x 160 for the tiny preset), so a high threshold splits
 # tracks the model itself kept. Measured with the shipped tiny checkpoint on 4 fresh synthetic val clips
-# (seed 777, 188x621, 2 steps, warm start): streamed STQ 0.4568 at 0.1, 0.4383 at 0.2, 0.4266 at 0.3, against
-# 0.4549 for the offline vps-predict run (which keeps the model's own ids).
+# (seed 777, 188x621, 2 steps, warm start, parts split): streamed STQ 0.5003 at 0.1, 0.4974 at 0.2, 0.4895
+# at 0.3, 0.4688 at 0.5, against 0.4960 for the offline vps-predict run (which keeps the model's own ids).
 DEFAULT_TRACKER = TrackerConfig(iou_threshold=0.1)
 class _TimedBackend:
     """Backend wrapper that laps the timer after ``context`` and after each ``denoise`` call."""
