@@ -277,5 +277,7 @@ def test_detached_parts_of_one_model_id_become_separate_tracks() -> None:
     np.testing.assert_array_equal(backend.conds[1][0, :16], panoptic_to_bits(want, BitLayout()))
     assert Segmenter(make_manifest(), FakeBackend(scene)).min_part_area == 0  # not recorded: no split
     assert Segmenter(manifest, FakeBackend(scene), min_part_area=0).min_part_area == 0  # caller wins
+    with pytest.raises(ValueError, match="min_part_area"):
+        Segmenter(manifest, FakeBackend(scene), min_part_area=-1)  # type: ignore[arg-type]
     merged, _ = segmenter(scene, min_instance_area=1)
     assert len(merged.step(frame()).tracks) == 1

@@ -74,4 +74,3 @@ def _split_parts(pan: Tensor, min_part_area: int, label_divisor: int) -> Tensor:
     host = pan.cpu().numpy()
     split = np.stack([split_instance_parts(m, min_part_area, label_divisor) for m in host])
     return torch.from_numpy(split).to(pan.device)
-

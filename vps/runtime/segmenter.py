@@ -180,6 +180,9 @@ class Segmenter:
         self.min_instance_area = _first_set(min_instance_area, manifest.min_instance_area,
                                             DEFAULT_MIN_INSTANCE_AREA)
         self.min_part_area = _first_set(min_part_area, manifest.min_part_area, DEFAULT_MIN_PART_AREA)
+        if self.min_instance_area < 0 or self.min_part_area < 0:
+            raise ValueError(f"min_instance_area and min_part_area must be >= 0, got "
+                             f"{self.min_instance_area} and {self.min_part_area}")
         self.cold = StepPlan.from_schedule(manifest.sampler, warm=False)
         self.warm = StepPlan.from_schedule(manifest.sampler, warm=True)
         self.noise = NoiseSource(seed)
