@@ -105,7 +105,7 @@ class TrainConfig:
     eval_steps: int = 4  # sampling steps used by periodic evaluation
     eval_warm_start: bool = False  # periodic evaluation with the warm start
     min_lr_ratio: float = 0.01  # cosine decays to lr * min_lr_ratio at max_steps
-    keep_every: int = 0  # also keep step_XXXXXXX.pt every N steps (0 = only last.pt)
+    keep_every: int = 0  # also keep step_0001000.pt-style copies every N steps (0 = only last.pt)
     threads: int = 0  # torch intra-op CPU threads per process (0 = torch's default)
     init_from: str = ""  # start from this checkpoint's EMA weights (e.g. Cityscapes pre-training)
 

@@ -295,7 +295,7 @@ class Trainer:
         )
 
     def save(self) -> None:
-        """Rank 0 writes ``last.pt`` (and ``step_XXXXXXX.pt`` every ``keep_every``) atomically."""
+        """Rank 0 writes ``last.pt`` (and ``step_{step:07d}.pt`` every ``keep_every``) atomically."""
         if self.info.is_main:
             ckpt = self.checkpoint()
             save_checkpoint(ckpt, self.out / "last.pt")
