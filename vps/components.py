@@ -25,7 +25,7 @@ from collections.abc import Iterator
 import numpy as np
 from scipy.ndimage import find_objects, label
 
-NUM_IDS = 256  # instance ids are bytes: 1 .. 255 identify an instance
+NUM_IDS = 256  # class and instance ids are bytes; instances 1 .. 255 carry an identity
 EIGHT_CONNECTED = np.ones((3, 3), bool)
 
 
@@ -41,7 +41,7 @@ def split_instance_parts(pan: np.ndarray, min_part_area: int, label_divisor: int
     keys, dense = np.unique(out[things], return_inverse=True)  # segment ids, ascending
     segments = np.zeros(out.shape, np.int32)
     segments[things] = dense.reshape(-1) + 1  # [h, w] 1-based segment index, 0 elsewhere
-    fresh = _free_ids(np.unique(out[things] % label_divisor))
+    fresh = _free_ids(np.unique(keys % label_divisor))  # instance ids in use
     for index, box in enumerate(find_objects(segments, max_label=len(keys))):
         if box is not None:
             _split_segment(out[box], segments[box] == index + 1, int(keys[index]), min_part_area,

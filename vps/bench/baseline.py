@@ -33,9 +33,9 @@ import torch
 from torch import Tensor
 
 from vps.bench.timing import StageClock, make_clock
+from vps.components import NUM_IDS, split_instance_parts
 from vps.data.meta import DatasetMeta
 
-NUM_IDS = 256  # class and instance ids are bytes
 DEFAULT_STEPS = 100
 
 
@@ -49,8 +49,6 @@ def postprocess_python(pan: Tensor, thing_ids: Sequence[int], min_area: int = 0,
     mask, vote and ``.item()`` per instance: the straightforward way, with a host sync per instance.
     ``min_part_area > 0`` then splits detached instance parts (:mod:`vps.components`, on the host).
     """
-    from vps.components import split_instance_parts
-
     squeeze = pan.dim() == 2
     pan = pan.unsqueeze(0) if squeeze else pan
     if pan.dim() != 3:

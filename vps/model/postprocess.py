@@ -23,9 +23,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from vps.components import NUM_IDS, split_instance_parts
 from vps.model.bits import split_panoptic
-
-NUM_IDS = 256  # class and instance ids are bytes
 
 
 def _pair_histogram(a: Tensor, b: Tensor, num_a: int, num_b: int) -> Tensor:
@@ -69,8 +68,6 @@ def postprocess_panoptic(pan: Tensor, thing_ids: Sequence[int], min_area: int = 
 
 def _split_parts(pan: Tensor, min_part_area: int, label_divisor: int) -> Tensor:
     """Step 4 for ``int32 [B, h, w]``, image by image on the host; same device and dtype back."""
-    from vps.components import split_instance_parts
-
     host = pan.cpu().numpy()
     split = np.stack([split_instance_parts(m, min_part_area, label_divisor) for m in host])
     return torch.from_numpy(split).to(pan.device)

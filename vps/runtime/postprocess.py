@@ -13,10 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vps.components import split_instance_parts
+from vps.components import NUM_IDS, split_instance_parts
 from vps.kernels import pair_histogram
-
-NUM_IDS = 256  # class and instance ids are bytes
 
 
 def postprocess_panoptic(pan: np.ndarray, thing_ids: Sequence[int], min_area: int = 0,
