@@ -109,8 +109,8 @@ class NaiveBaseline:
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "cpu", steps: int = DEFAULT_STEPS,
                         seed: int = 0) -> NaiveBaseline:
-        """Load the EMA weights of a checkpoint (:func:`vps.train.checkpoint.load_for_inference`)."""
-        from vps.train.checkpoint import load_for_inference
+        """Load the EMA weights of a checkpoint (:func:`vps.model.checkpoint.load_for_inference`)."""
+        from vps.model.checkpoint import load_for_inference
 
         model, config, meta = load_for_inference(path, device)
         d = config.diffusion

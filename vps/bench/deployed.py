@@ -141,7 +141,7 @@ def check_same_model(checkpoint: str | Path, artifacts: str | Path) -> Any:
     (Weights are not compared: the manifest does not record which checkpoint it came from.)
     """
     from vps.export.contracts import ModelGeometry, contracts_for
-    from vps.train.checkpoint import load_for_inference
+    from vps.model.checkpoint import load_for_inference
 
     m = load_manifest(artifacts, verify=False)
     model, config, _ = load_for_inference(checkpoint, "cpu")

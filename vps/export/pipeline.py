@@ -53,7 +53,7 @@ class ExportOptions:
 
 def _load(opts: ExportOptions) -> tuple[Any, Any, Any]:
     """(model on the CPU, config, meta): export traces on the CPU; verification moves the model."""
-    from vps.train.checkpoint import load_for_inference
+    from vps.model.checkpoint import load_for_inference
 
     return load_for_inference(opts.checkpoint, "cpu")
 

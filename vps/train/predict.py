@@ -27,7 +27,7 @@ from vps.config import Config
 from vps.data.codecs import atomic_write_bytes, write_kitti_panoptic
 from vps.data.kitti_step import KittiStep, available_splits
 from vps.errors import DataError
-from vps.train.checkpoint import load_for_inference
+from vps.model.checkpoint import load_for_inference
 from vps.train.dist import resolve_device
 from vps.train.evaluate import eval_sequences, evaluate_video
 

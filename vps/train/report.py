@@ -25,7 +25,7 @@ import torch
 
 from vps.config import Config
 from vps.data.codecs import atomic_write_bytes
-from vps.train.checkpoint import load_for_inference
+from vps.model.checkpoint import load_for_inference
 from vps.train.dist import resolve_device
 from vps.train.evaluate import eval_sequences, evaluate_video
 from vps.train.predict import open_input

@@ -30,8 +30,8 @@ class TorchBackend:
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "cpu",
                         amp_dtype: torch.dtype | None = None) -> TorchBackend:
-        """Load the EMA weights of a training checkpoint (``vps.train.checkpoint.load_for_inference``)."""
-        from vps.train.checkpoint import load_for_inference
+        """Load the EMA weights of a training checkpoint (``vps.model.checkpoint.load_for_inference``)."""
+        from vps.model.checkpoint import load_for_inference
 
         model, _, _ = load_for_inference(path, device)
         return cls(model, amp_dtype)
