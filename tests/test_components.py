@@ -7,8 +7,7 @@ import pytest
 import torch
 
 from vps.components import split_instance_parts
-from vps.model.postprocess import postprocess_panoptic as torch_postprocess
-from vps.runtime.postprocess import postprocess_panoptic as numpy_postprocess
+from vps.postprocess import postprocess_panoptic
 
 CAR, PERSON, ROAD = 13, 11, 0
 THINGS = (PERSON, CAR)
@@ -74,10 +73,10 @@ def blob_maps(seed: int, shape: tuple[int, int, int]) -> torch.Tensor:
 def test_torch_and_numpy_postprocessing_agree(seed: int) -> None:
     pan = blob_maps(seed, (3, 20, 32))
     min_area, min_part = [(0, 1), (2, 3), (4, 4), (0, 0), (1, 8)][seed]
-    out = torch_postprocess(pan, THINGS, min_area, 1000, min_part)
+    out = postprocess_panoptic(pan, THINGS, min_area, 1000, min_part)
     assert out.dtype == torch.int32 and out.shape == pan.shape
     for b in range(pan.shape[0]):
-        want = numpy_postprocess(pan[b].numpy(), THINGS, min_area, 1000, min_part)
+        want = postprocess_panoptic(pan[b].numpy(), THINGS, min_area, 1000, min_part)
         np.testing.assert_array_equal(out[b].numpy(), want)
     if min_part:  # every remaining thing instance is one connected part
         from scipy.ndimage import label

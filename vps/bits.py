@@ -6,6 +6,9 @@ channels ``[0, class_bits)`` hold the class byte, least-significant bit first, c
 ``-scale``. The denoiser predicts ``2**class_bits + 2**instance_bits`` logits per pixel: first the class
 group, then the instance group.
 
+Every function takes NumPy arrays or torch tensors (one implementation over :mod:`vps.arrays`): the training
+code runs them on the accelerator, the runtime on the host.
+
 Instance ids must fit in ``instance_bits`` (0..255 by default): the model sees a sliding window of ids,
 and the runtime maps them to 32-bit track ids.
 """
@@ -16,6 +19,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+
+from vps.arrays import as_float32, as_int32, as_int64, is_torch, like, namespace, to_host
 
 
 @dataclass(frozen=True)
@@ -52,35 +57,52 @@ class BitLayout:
 
 
 DEFAULT_LAYOUT = BitLayout()
+NUM_COND_FRAMES = 2  # Pix2Seq-D conditions on the previous two masks: [t-1 bits, t-2 bits] channels
 
 
-def int_to_bits(values: np.ndarray, nbits: int) -> np.ndarray:
-    """``int [...]`` in 0..2**nbits-1 to ``uint8 [..., nbits]`` bits, least-significant first."""
-    shifts = np.arange(nbits, dtype=np.int64)
-    return ((values.astype(np.int64)[..., None] >> shifts) & 1).astype(np.uint8)
+def split_panoptic(panoptic: Any, label_divisor: int = 1000) -> tuple[Any, Any]:
+    """``int [...]`` panoptic ids to (class ids, instance ids), both int64 of the input's kind."""
+    pan = as_int64(panoptic)
+    return pan // label_divisor, pan % label_divisor
 
 
-def panoptic_to_bits(panoptic: np.ndarray, layout: BitLayout = DEFAULT_LAYOUT) -> np.ndarray:
-    """``int [..., H, W]`` panoptic ids to ``float32 [..., num_bits, H, W]`` bits in {-scale, +scale}."""
-    panoptic = np.asarray(panoptic).astype(np.int64)
-    sem, inst = panoptic // layout.label_divisor, panoptic % layout.label_divisor
+def _int_to_bits(values: Any, nbits: int) -> Any:
+    """``int64 [..., h, w]`` -> ``{0, 1}`` int64 ``[..., nbits, h, w]``, least-significant bit first."""
+    shifts = like(values, np.arange(nbits, dtype=np.int64).reshape(nbits, 1, 1))
+    return (values[..., None, :, :] >> shifts) & 1
+
+
+def panoptic_to_bits(panoptic: Any, layout: BitLayout = DEFAULT_LAYOUT, validate: bool | None = None) -> Any:
+    """``int [..., H, W]`` panoptic ids to ``float32 [..., num_bits, H, W]`` bits in {-scale, +scale}.
+
+    NumPy in, NumPy out; a tensor in, a tensor on its device out (no host sync). ``validate`` (default: for
+    NumPy input only, since a device check would synchronise) refuses class or instance ids that do not fit
+    the layout.
+    """
+    if panoptic.ndim < 2:
+        raise ValueError(f"panoptic must have at least 2 dims [..., h, w], got shape {tuple(panoptic.shape)}")
+    sem, inst = split_panoptic(panoptic, layout.label_divisor)
+    if (not is_torch(sem)) if validate is None else validate:
+        _check_fits(to_host(sem), to_host(inst), layout)
+    bits = namespace(sem).concatenate([_int_to_bits(sem, layout.class_bits),
+                                       _int_to_bits(inst, layout.instance_bits)], axis=-3)
+    return (as_float32(bits) * 2.0 - 1.0) * layout.scale
+
+
+def _check_fits(sem: np.ndarray, inst: np.ndarray, layout: BitLayout) -> None:
     if sem.min(initial=0) < 0 or sem.max(initial=0) >= 2**layout.class_bits:
         raise ValueError(f"class ids must lie in 0..{2**layout.class_bits - 1}")
     if inst.max(initial=0) >= 2**layout.instance_bits:
         raise ValueError(f"instance ids must lie in 0..{2**layout.instance_bits - 1}; got {inst.max()}")
-    bits = np.concatenate([int_to_bits(sem, layout.class_bits), int_to_bits(inst, layout.instance_bits)], -1)
-    analog = (bits.astype(np.float32) * 2.0 - 1.0) * np.float32(layout.scale)
-    return np.moveaxis(analog, -1, -3)  # [..., H, W, nb] -> [..., nb, H, W]
 
 
-def bits_to_panoptic(bits: np.ndarray, layout: BitLayout = DEFAULT_LAYOUT) -> np.ndarray:
+def bits_to_panoptic(bits: Any, layout: BitLayout = DEFAULT_LAYOUT) -> Any:
     """``float [..., num_bits, H, W]`` analog bits to ``int32 [..., H, W]`` panoptic ids (threshold at 0)."""
-    bits = np.asarray(bits)
-    if bits.shape[-3] != layout.num_bits:
-        raise ValueError(f"expected {layout.num_bits} bit channels at dim -3, got shape {bits.shape}")
-    on = (bits > 0).astype(np.int64)
-    weights = 1 << np.arange(8, dtype=np.int64)
+    if bits.ndim < 3 or bits.shape[-3] != layout.num_bits:
+        raise ValueError(f"expected {layout.num_bits} bit channels at dim -3, got shape {tuple(bits.shape)}")
+    on = as_int64(bits > 0)
     cb, ib = layout.class_bits, layout.instance_bits
-    sem = np.tensordot(weights[:cb], np.moveaxis(on[..., :cb, :, :], -3, 0), axes=1)
-    inst = np.tensordot(weights[:ib], np.moveaxis(on[..., cb:, :, :], -3, 0), axes=1)
-    return (sem * layout.label_divisor + inst).astype(np.int32)
+    weights = like(on, (1 << np.arange(8, dtype=np.int64)).reshape(8, 1, 1))
+    sem = (on[..., :cb, :, :] * weights[:cb]).sum(-3)
+    inst = (on[..., cb:, :, :] * weights[:ib]).sum(-3)
+    return as_int32(sem * layout.label_divisor + inst)

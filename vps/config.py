@@ -125,40 +125,96 @@ class Config:
 
 
 def _coerce(tp: Any, value: Any, where: str) -> Any:
-    """Convert a YAML value to the annotated dataclass field type (tuples, nested dataclasses, Optional)."""
+    """Convert a YAML/JSON value to the annotated dataclass field type.
+
+    Handles nested dataclasses, ``X | None``, unions of plain types (``int | str``: the value must be one of
+    them), ``tuple[X, ...]`` / fixed tuples (from lists), ``dict[K, V]``, ``Any`` (kept as is), and refuses
+    a value of the wrong plain type with a message naming the key path (``where``).
+    """
     origin = typing.get_origin(tp)
+    if tp is Any:
+        return value
     if dataclasses.is_dataclass(tp):
         return from_dict(tp, value, where)
     if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return None if value is None else _coerce(args[0], value, where)
+        return _coerce_union(typing.get_args(tp), value, where)
     if origin is tuple:
-        if not isinstance(value, list | tuple):
-            raise ValueError(f"{where}: expected a list, got {value!r}")
-        args = typing.get_args(tp)
-        item_types = [args[0]] * len(value) if len(args) == 2 and args[1] is Ellipsis else list(args)
-        if len(item_types) != len(value):
-            raise ValueError(f"{where}: expected {len(item_types)} items, got {len(value)}")
-        pairs = enumerate(zip(item_types, value, strict=True))
-        return tuple(_coerce(t, v, f"{where}[{i}]") for i, (t, v) in pairs)
-    if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return _coerce_tuple(typing.get_args(tp), value, where)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"{where}: expected a mapping, got {value!r}")
+        kt, vt = typing.get_args(tp) or (Any, Any)
+        return {_coerce(kt, k, f"{where}.{k}"): _coerce(vt, v, f"{where}.{k}") for k, v in value.items()}
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{where}: expected a number, got {value!r}")
         return float(value)
-    if tp in (int, str, bool) and not isinstance(value, tp):
+    if tp in (int, str, bool) and (not isinstance(value, tp) or (tp is int and isinstance(value, bool))):
         raise ValueError(f"{where}: expected {tp.__name__}, got {value!r}")
     return value
 
 
+def _coerce_union(args: tuple[Any, ...], value: Any, where: str) -> Any:
+    """``X | None`` and unions of plain types: ``None`` where allowed, else the first type that fits."""
+    if value is None and type(None) in args:
+        return None
+    options = [a for a in args if a is not type(None)]
+    if len(options) == 1:
+        return _coerce(options[0], value, where)
+    for option in options:
+        try:
+            return _coerce(option, value, where)
+        except ValueError:
+            continue
+    names = " or ".join(getattr(o, "__name__", str(o)) for o in options)
+    raise ValueError(f"{where}: expected {names}, got {value!r}")
+
+
+def _coerce_tuple(args: tuple[Any, ...], value: Any, where: str) -> tuple[Any, ...]:
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"{where}: expected a list, got {value!r}")
+    item_types = [args[0]] * len(value) if len(args) == 2 and args[1] is Ellipsis else list(args)
+    if len(item_types) != len(value):
+        raise ValueError(f"{where}: expected {len(item_types)} items, got {len(value)}")
+    pairs = enumerate(zip(item_types, value, strict=True))
+    return tuple(_coerce(t, v, f"{where}[{i}]") for i, (t, v) in pairs)
+
+
+def to_plain(obj: Any) -> Any:
+    """A dataclass (or nested containers of them) as JSON/YAML-ready dicts and lists: what
+    :func:`from_dict` reads back."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {k: to_plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_plain(v) for v in obj]
+    return obj
+
+
 def from_dict(cls: type, data: dict[str, Any] | None, where: str = "config") -> Any:
-    """Build dataclass ``cls`` from a plain dict, rejecting unknown keys with the key's path."""
-    data = data or {}
+    """Build dataclass ``cls`` from a plain dict, rejecting unknown keys and wrong types with the key's path.
+
+    The one typed loader of the toolkit: configs (YAML) and export manifests (JSON) are read through it.
+    Missing keys take the field default; a missing key without default is an error naming it.
+    """
+    data = {} if data is None else data
     if not isinstance(data, dict):
         raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise ValueError(f"{where}: unknown key(s) {unknown}; known: {sorted(names)}")
-    return cls(**{k: _coerce(hints[k], v, f"{where}.{k}") for k, v in data.items()})
+        raise ValueError(f"{where}: unknown key(s) {unknown}; known: {sorted(fields)}")
+    missing = sorted(n for n, f in fields.items() if n not in data and f.init and
+                     f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+    if missing:
+        raise ValueError(f"{where}: missing key(s) {missing}")
+    values = {k: _coerce(hints[k], v, f"{where}.{k}") for k, v in data.items()}
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{where}: {e}") from None
 
 
 def load_config(path: str | Path) -> Config:

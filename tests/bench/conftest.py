@@ -39,10 +39,11 @@ def make_checkpoint(path: Path, seed: int = 0) -> Path:
 
 def make_torch_artifacts(checkpoint: Path, out: Path, steps: int = 2, warm_steps: int = 2) -> Path:
     """An export folder for ``checkpoint`` (manifest for ``steps``/``warm_steps``; placeholder graphs)."""
-    from vps.export.artifacts import build_manifest, graph_spec, sampler_schedule
+    from vps.export.artifacts import build_manifest, graph_spec
     from vps.export.contracts import ModelGeometry, contracts_for
+    from vps.model.checkpoint import load_for_inference
+    from vps.model.program import frame_program
     from vps.runtime.manifest import write_manifest
-    from vps.train.checkpoint import load_for_inference
 
     model, config, meta = load_for_inference(checkpoint)
     geometry = ModelGeometry.from_model(model)
@@ -51,10 +52,9 @@ def make_torch_artifacts(checkpoint: Path, out: Path, steps: int = 2, warm_steps
     out.mkdir(parents=True, exist_ok=True)
     for c in contracts:
         (out / f"{c.name}.onnx").write_bytes(PLACEHOLDER)
-    schedule = sampler_schedule(config.diffusion, steps, warm_steps, config.diffusion.warm_start_time)
-    manifest = build_manifest(config.name, meta, model.layout, geometry, size, schedule,
-                              [graph_spec(c, "onnx", "fp32", (1, 1, 1), size) for c in contracts], 18,
-                              {"vps": "test"})
+    program = frame_program(config, meta, model.layout, steps, warm_steps)
+    graphs = [graph_spec(c, "onnx", "fp32", (1, 1, 1), size) for c in contracts]
+    manifest = build_manifest(program, graphs, 18, {"vps": "test"})
     write_manifest(out, manifest)
     return out
 

@@ -31,7 +31,7 @@ def test_end_to_end_with_baseline(torch_artifacts: Path, tiny_checkpoint: Path, 
     for stage in ("preprocess", "encoder", "context", "denoise_0", "denoise_1", "decode", "tracking",
                   "total"):
         assert d["stages"][stage]["count"] == 3
-    assert {"denoise_0", "denoise_1", "decode", "postprocess", "total"} <= set(b["stages"])
+    assert {"denoise_0", "denoise_1", "decode", "tracking", "total"} <= set(b["stages"])  # the same engine
     assert report["clip"]["size"] == [40, 72] and report["clip"]["has_gt"]
     assert report["settings"]["interleave"]["blocks"] == 2
     assert any("baseline ran 2 timed frames" in n for n in report["notes"])

@@ -1,29 +1,12 @@
-"""Manifest ingredients: the exported sampler schedule and the atomic staging folder."""
+"""The atomic staging folder of an export (the frame program it records: tests/model/test_program.py)."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest
 
-from vps.config import DiffusionConfig
-from vps.export.artifacts import sampler_schedule, staging_folder
-from vps.model.diffusion import CosineSchedule
-from vps.model.samplers import DDIMSampler
-
-
-def test_schedule_is_the_training_samplers() -> None:
-    s = sampler_schedule(DiffusionConfig(td=1.0), steps=4, warm_steps=2, warm_time=0.5)
-    ref = DDIMSampler(CosineSchedule(), td=1.0)
-    assert s.steps == tuple(ref.set_timesteps(4))
-    assert s.warm_steps == tuple(ref.set_timesteps(2, start_time=0.5))
-    assert s.gamma_now[0] == CosineSchedule().gamma(1.0) and s.gamma_next[-1] == 1.0
-    assert math.isclose(s.warm_start_gamma, 0.5) and s.td == 1.0 and s.sampler == "ddim"
-    with pytest.raises(ValueError, match="must be >= 1"):
-        sampler_schedule(DiffusionConfig(), steps=0, warm_steps=1, warm_time=0.5)
-    with pytest.raises(ValueError, match="warm-start-time"):
-        sampler_schedule(DiffusionConfig(), steps=2, warm_steps=1, warm_time=0.0)
+from vps.export.artifacts import staging_folder
 
 
 def test_staging_replaces_a_previous_export_atomically(tmp_path: Path) -> None:

@@ -25,12 +25,14 @@ def test_export_writes_verified_artifacts(onnx_export: Path) -> None:
     manifest = load_manifest(onnx_export)  # verifies every sha256
     assert [g.name for g in manifest.graphs] == ["encoder", "context", "denoiser"]
     assert all(g.engine == "onnx" and g.precision == "fp32" for g in manifest.graphs)
-    assert manifest.sampler.num_steps == 2 and manifest.sampler.sampler == "ddim"
-    assert manifest.sampler.steps[0][0] == 1.0 and manifest.sampler.gamma_next[-1] == 1.0
-    assert manifest.input_size == (32, 64) and manifest.mask_size == (16, 32) and manifest.opset == 18
+    program = manifest.program
+    assert program.family == "pix2seq_d" and program.sampler.sampler == "ddim"
+    assert program.sampler.cold.steps == 2 and program.sampler.cold.times[0][0] == 1.0
+    assert program.sampler.cold.coefficients[-1] == (pytest.approx(1.0), 0.0)  # last move: the x0 estimate
+    assert program.input_size == (32, 64) and program.mask_size == (16, 32) and manifest.opset == 18
     assert {"torch", "onnx", "onnxruntime", "vps"} <= set(manifest.versions)
     assert "parity.json" in manifest.files
-    assert (manifest.min_instance_area, manifest.min_part_area) == (2, 16)  # the checkpoint's post-processing
+    assert (program.min_instance_area, program.min_part_area) == (2, 16)  # the checkpoint's post-processing
     denoiser = manifest.graph("denoiser")
     assert [t.name for t in denoiser.inputs] == ["x_t", "ctx0", "ctx1", "gamma"]
     assert denoiser.inputs[0].shape == ("batch", 16, "height/2", "width/2")
@@ -39,6 +41,7 @@ def test_export_writes_verified_artifacts(onnx_export: Path) -> None:
     assert parity["passed"] and parity["closed_loop"]["agreement"] >= 0.995
     assert parity["graphs"]["denoiser"]["teacher_forced_agreement"] >= 0.995
     assert set(parity["stq"]) == {"torch", "onnxruntime"}
+    assert parity["pipeline"]["frame_engine"] == "vps.runtime.Segmenter" and parity["pipeline"]["tracking"]
     assert not list(onnx_export.parent.glob(".tiny.*"))  # no staging leftovers
 
 

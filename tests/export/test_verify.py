@@ -1,11 +1,13 @@
-"""Verification: the shared host loop gives identical results on PyTorch and ONNX Runtime with the same
-noise, matches the training code's sampler, and catches a deliberately perturbed graph."""
+"""Verification runs the engine that ships: identical results on PyTorch and ONNX Runtime with the same
+noise, the plans are the training sampler's steps, and a perturbed graph or a perturbed post-processing
+twin makes it fail."""
 
 from __future__ import annotations
 
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -15,59 +17,66 @@ from onnx import numpy_helper
 
 from vps.export.cli import main
 from vps.export.verify_data import synthetic_clips
-from vps.model.inference import sample
+from vps.model.checkpoint import load_for_inference
 from vps.model.samplers import DDIMSampler
 from vps.runtime.backends import open_backend
 from vps.runtime.backends.torch import TorchBackend
-from vps.runtime.frames import prepare_frame
 from vps.runtime.manifest import Manifest, load_manifest, write_manifest
-from vps.runtime.sampling import SamplingLoop, StepPlan, run_denoiser
-from vps.train.checkpoint import load_for_inference
+from vps.runtime.segmenter import Segmenter
 
 pytestmark = pytest.mark.xdist_group("vps_export")  # one worker exports the shared fixture once
 
 
-def _frames(manifest: Manifest, n: int = 3) -> list[np.ndarray]:
-    clip = synthetic_clips(1, n, manifest.input_size, seed=7)[0]
-    return [prepare_frame(im, manifest.input_size, manifest.mean, manifest.std, rgb=True)[0]
-            for im in clip.images]
+def _images(manifest: Manifest, n: int = 3) -> list[np.ndarray]:
+    return list(synthetic_clips(1, n, manifest.program.input_size, seed=7)[0].images)
+
+
+class LastLogits:
+    """Engine hook keeping the last denoiser output as a NumPy array."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend, self.value = backend, None
+
+    def __call__(self, graph: str, inputs: tuple[Any, ...], out: Any) -> None:
+        if graph == "denoiser":
+            self.value = self.backend.to_numpy(out)
 
 
 @pytest.mark.parametrize("warm", [False, True])
-def test_sampling_loop_identical_on_torch_and_onnxruntime(onnx_export: Path, tiny_checkpoint: Path,
-                                                          warm: bool) -> None:
+def test_engine_identical_on_torch_and_onnxruntime(onnx_export: Path, tiny_checkpoint: Path,
+                                                    warm: bool) -> None:
     manifest = load_manifest(onnx_export)
     model, _, _ = load_for_inference(tiny_checkpoint)
-    loops = [SamplingLoop(be, manifest.sampler, manifest.layout, seed=3, warm_start=warm)
-             for be in (TorchBackend(model), open_backend(onnx_export, manifest=manifest, threads=1))]
-    for x in _frames(manifest):
-        torch_ids, ort_ids = (loop.step(x) for loop in loops)
-        np.testing.assert_array_equal(torch_ids, ort_ids)
-        logits = [loops[0].backend.to_numpy(loops[0].last_logits), loops[1].last_logits]
-        np.testing.assert_allclose(logits[0], logits[1], atol=1e-4)
-    assert loops[1].prev[0].shape == (1, 16, 32)
+    backends = (TorchBackend(model), open_backend(onnx_export, manifest=manifest, threads=1))
+    hooks = [LastLogits(be) for be in backends]
+    engines = [Segmenter(manifest.program, be, seed=3, warm_start=warm, rgb=True, hooks=[h])
+               for be, h in zip(backends, hooks, strict=True)]
+    for image in _images(manifest):
+        torch_res, ort_res = (e.step(image) for e in engines)
+        np.testing.assert_array_equal(torch_res.panoptic, ort_res.panoptic)
+        np.testing.assert_array_equal(torch_res.track_ids, ort_res.track_ids)
+        np.testing.assert_allclose(hooks[0].value, hooks[1].value, atol=1e-4)
+        assert torch_res.warm_start == ort_res.warm_start
+    assert engines[1].state.carry.prev_bits.shape == (2, 16, 16, 32)
 
 
-def test_host_loop_matches_training_sampler(onnx_export: Path, tiny_checkpoint: Path) -> None:
-    """Same noise: the host loop on the torch backend == vps.model.inference.sample, bit for bit."""
+def test_frame_plans_are_the_training_samplers_steps(onnx_export: Path, tiny_checkpoint: Path) -> None:
+    """The second denoiser input of a cold frame is DDIMSampler.step of the first call's x0 estimate."""
+    from vps.kernels import expected_bits
+
     manifest = load_manifest(onnx_export)
     model, config, _ = load_for_inference(tiny_checkpoint)
     sampler = DDIMSampler(model.schedule, td=config.diffusion.td)
-    backend = TorchBackend(model)
-    with torch.no_grad():
-        feats = model.encode(torch.from_numpy(_frames(manifest, 1)[0]))
-        cond = torch.zeros(1, 32, 16, 32)
-        ref = sample(model, feats, cond, sampler, 2, generator=torch.Generator().manual_seed(5))
-        noise = torch.randn((1, 16, 16, 32), generator=torch.Generator().manual_seed(5))
-        ours = run_denoiser(backend, feats, cond, StepPlan.from_schedule(manifest.sampler), noise, 0.1)
-        torch.testing.assert_close(ours, ref, rtol=0, atol=0)
-        x_init = torch.full((1, 16, 16, 32), 0.1)  # warm start from clean bits
-        s = manifest.sampler
-        ref_w = sample(model, feats, cond, sampler, len(s.warm_steps), x_init=x_init,
-                       generator=torch.Generator().manual_seed(5), start_time=s.warm_start_time)
-        ours_w = run_denoiser(backend, feats, cond, StepPlan.from_schedule(s, warm=True), noise, 0.1,
-                              x_init=x_init)
-        torch.testing.assert_close(ours_w, ref_w, rtol=0, atol=0)
+    calls: list[tuple[Any, ...]] = []
+    engine = Segmenter(manifest.program, TorchBackend(model), seed=5, warm_start=False, rgb=True,
+                       hooks=[lambda g, inputs, out: calls.append((g, inputs, out))])
+    engine.step(_images(manifest, 1)[0])
+    (_, (x0_in, _, g0), logits0), (_, (x1_in, _, g1), _) = [c for c in calls if c[0] == "denoiser"]
+    (t_now, t_next), (t_second, _) = sampler.set_timesteps(manifest.program.sampler.cold.steps)
+    assert float(g0[0]) == pytest.approx(sampler.gamma(t_now), rel=1e-6)
+    assert float(g1[0]) == pytest.approx(sampler.gamma(t_second), rel=1e-6)
+    want = sampler.step(expected_bits(logits0, model.layout.scale).float(), t_now, t_next, x0_in)
+    torch.testing.assert_close(x1_in, want, rtol=0, atol=1e-7)
 
 
 def test_verification_fails_on_perturbed_graph(onnx_export: Path, tiny_checkpoint: Path, tmp_path: Path,
@@ -89,3 +98,31 @@ def test_verification_fails_on_perturbed_graph(onnx_export: Path, tiny_checkpoin
     assert "encoder graph diverged" in captured.err and "FAILED" in captured.out
     assert not parity["graphs"]["encoder"]["passed"]
     load_manifest(folder)  # the re-written manifest lists the new parity.json and still verifies
+
+
+def test_verification_fails_on_a_perturbed_postprocessing_twin(onnx_export: Path, tiny_checkpoint: Path,
+                                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    # verification runs the shipped engine: a bug in the NumPy path of the post-processing (what the
+    # artifacts run; the reference runs the torch path) fails it, though every graph is exact
+    import vps.runtime.segmenter as engine
+
+    original = engine.postprocess_panoptic
+
+    def off_by_one(pan: Any, *args: Any, **kwargs: Any) -> Any:
+        out = original(pan, *args, **kwargs)
+        return np.roll(out, 1, axis=-1) if isinstance(out, np.ndarray) else out
+
+    folder = tmp_path / "copy"
+    shutil.copytree(onnx_export, folder)
+    monkeypatch.setattr(engine, "postprocess_panoptic", off_by_one)
+    code = main(["--checkpoint", str(tiny_checkpoint), "--out", str(folder), "--verify-only",
+                 "--verify-clips", "1", "--verify-frames", "3", "--threads", "1", "--no-progress"])
+    parity = json.loads((folder / "parity.json").read_text())
+    assert code == 1 and not parity["passed"] and parity["diverged"] == "closed loop"
+    assert all(g["passed"] for g in parity["graphs"].values())  # the graphs themselves are fine
+    assert parity["pipeline"]["frame_engine"] == "vps.runtime.Segmenter"
+    assert "post-processing" in capsys.readouterr().err
+    monkeypatch.setattr(engine, "postprocess_panoptic", original)
+    assert main(["--checkpoint", str(tiny_checkpoint), "--out", str(folder), "--verify-only",
+                 "--verify-clips", "1", "--verify-frames", "3", "--threads", "1", "--no-progress"]) == 0

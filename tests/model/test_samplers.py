@@ -99,3 +99,25 @@ def test_warm_start_noising() -> None:
     x0, eps = torch.ones(1, 16, 2, 2) * 0.1, torch.ones(1, 16, 2, 2)
     g = CosineSchedule().gamma(0.5)
     torch.testing.assert_close(sampler.noise_to(x0, 0.5, eps), x0 * math.sqrt(g) + eps * math.sqrt(1 - g))
+
+
+def test_plans_are_the_samplers_own_steps() -> None:
+    from dataclasses import replace
+
+    from vps.config import DiffusionConfig
+    from vps.model.samplers import DDIMSampler, sampler_plan
+
+    d = DiffusionConfig(td=1.0, warm_start_time=0.5, warm_start_steps=2)
+    plan = sampler_plan(d, steps=4)
+    sampler = DDIMSampler(make_schedule("cosine"), td=1.0)
+    assert plan.cold.times == tuple(sampler.set_timesteps(4)) and plan.cold.start_gamma is None
+    for (t_now, t_next), g, (a, b) in zip(plan.cold.times, plan.cold.gammas, plan.cold.coefficients,
+                                          strict=True):
+        assert g == sampler.gamma(t_now) and (a, b) == sampler.coefficients(t_now, t_next)
+    assert plan.warm.steps == 2 and plan.warm.times[0][0] == 0.5
+    assert plan.warm.start_gamma == sampler.gamma(0.5)
+    assert plan.cold.coefficients[-1] == (pytest.approx(1.0), 0.0)  # the last move returns the x0 estimate
+    with pytest.raises(ValueError, match="DDIM plans"):
+        sampler_plan(replace(d, sampler="ddpm"), steps=2)
+    with pytest.raises(ValueError, match=">= 1"):
+        sampler_plan(d, steps=0)

@@ -11,19 +11,14 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from vps.bits import BitLayout
-from vps.data.meta import KITTI_STEP
+from tests.runtime.programs import make_manifest, make_program
 from vps.runtime.backends import open_backend
 from vps.runtime.backends.base import Backend, BackendUnavailableError
 from vps.runtime.backends.onnxruntime import OnnxRuntimeBackend
-from vps.runtime.manifest import GraphSpec, Manifest, SamplerSchedule, TensorSpec, write_manifest
-from vps.runtime.sampling import SamplingLoop
+from vps.runtime.manifest import GraphSpec, Manifest, TensorSpec, write_manifest
+from vps.runtime.segmenter import Segmenter
 
 F = TensorProto.FLOAT
-SCHEDULE = SamplerSchedule(
-    sampler="ddim", schedule="cosine", td=1.0, steps=((1.0, 0.0), (0.5, 0.0)), gamma_now=(1e-9, 0.5),
-    gamma_next=(1.0, 1.0), warm_start_time=0.5, warm_start_gamma=0.5, warm_steps=((0.5, 0.0),),
-    warm_gamma_now=(0.5,), warm_gamma_next=(1.0,))
 
 
 def _vi(name: str, shape: list) -> onnx.ValueInfoProto:
@@ -81,10 +76,8 @@ def tiny_manifest(folder: Path) -> Manifest:
     }
     graphs = tuple(GraphSpec(name, f"{name}.onnx", "onnx", "fp32", tuple(TensorSpec(*t) for t in ins),
                              tuple(TensorSpec(*t) for t in outs)) for name, (ins, outs) in specs.items())
-    manifest = Manifest(preset="handmade", meta=KITTI_STEP, layout=BitLayout(), input_size=(16, 24),
-                        mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), resize_mode="stretch",
-                        mask_size=(8, 12),
-                        sampler=SCHEDULE, graphs=graphs, opset=18, versions={"onnx": onnx.__version__})
+    manifest = make_manifest(make_program((16, 24), preset="handmade"), graphs,
+                             versions={"onnx": onnx.__version__})
     return write_manifest(folder, manifest)
 
 
@@ -99,17 +92,17 @@ def _images(n: int, batch: int = 1) -> list[np.ndarray]:
     return [rng.normal(size=(batch, 3, 16, 24)).astype(np.float32) for _ in range(n)]
 
 
-def test_open_backend_and_sampling_loop(folder: Path) -> None:
+def test_open_backend_and_run_the_frame_engine(folder: Path) -> None:
     backend = open_backend(folder)
     assert isinstance(backend, OnnxRuntimeBackend) and isinstance(backend, Backend)
     assert backend.ctx_names == ("ctx0", "ctx1")
+    frames = [np.random.default_rng(k).integers(0, 256, (16, 24, 3), np.uint8) for k in range(3)]
     runs = []
     for _ in range(2):
-        m = backend.manifest
-        loop = SamplingLoop(backend, m.sampler, m.layout, seed=4, warm_start=True)
-        runs.append([loop.step(x) for x in _images(3, batch=2)])
+        seg = Segmenter(backend.manifest.program, backend, seed=4, track=False)
+        runs.append([seg.step(f).panoptic for f in frames])
     for a, b in zip(*runs, strict=True):
-        assert a.shape == (2, 8, 12) and a.dtype == np.int32
+        assert a.shape == (16, 24) and a.dtype == np.int32
         np.testing.assert_array_equal(a, b)
     assert len({r.tobytes() for r in runs[0]}) > 1  # conditioning / warm start changes later frames
 

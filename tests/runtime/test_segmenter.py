@@ -11,28 +11,15 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from tests.runtime.programs import make_program
 from vps.bits import BitLayout, panoptic_to_bits
 from vps.data.meta import KITTI_STEP
-from vps.runtime.manifest import Manifest, SamplerSchedule
-from vps.runtime.postprocess import postprocess_panoptic
-from vps.runtime.sampling import SamplingLoop
+from vps.postprocess import postprocess_panoptic
 from vps.runtime.segmenter import Segmenter
 from vps.runtime.tracker import TrackerConfig
 
 CAR, PERSON, ROAD, SKY = 13, 11, 0, 10
 Scene = Callable[[int], np.ndarray]  # frame number since the backend was built -> int [h, w] panoptic
-
-
-def make_manifest(input_size: tuple[int, int] = (16, 32), stride: int = 2) -> Manifest:
-    """A manifest for a fake model: 2 cold steps, 1 warm step, no graph files."""
-    schedule = SamplerSchedule(
-        sampler="ddim", schedule="cosine", td=1.0, steps=((1.0, 0.5), (0.5, 0.0)), gamma_now=(0.0, 0.5),
-        gamma_next=(0.5, 1.0), warm_start_time=0.5, warm_start_gamma=0.5, warm_steps=((0.5, 0.0),),
-        warm_gamma_now=(0.25,), warm_gamma_next=(1.0,))
-    h, w = input_size
-    return Manifest(preset="fake", meta=KITTI_STEP, layout=BitLayout(), input_size=(h, w),
-                    mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), resize_mode="stretch",
-                    mask_size=(h // stride, w // stride), sampler=schedule, graphs=(), opset=18, versions={})
 
 
 def one_hot_logits(pan: np.ndarray, layout: BitLayout) -> np.ndarray:
@@ -110,7 +97,7 @@ def frame(h: int = 16, w: int = 32, seed: int = 0) -> np.ndarray:
 def segmenter(scene: Scene, **kwargs: object) -> tuple[Segmenter, FakeBackend]:
     noisy, record = bool(kwargs.pop("noisy", False)), bool(kwargs.pop("record", True))
     backend = FakeBackend(scene, noisy=noisy, record=record)
-    return Segmenter(make_manifest(), backend, **kwargs), backend  # type: ignore[arg-type]
+    return Segmenter(make_program(), backend, **kwargs), backend  # type: ignore[arg-type]
 
 
 def test_conditioning_is_the_models_own_ids_not_track_ids() -> None:
@@ -142,21 +129,17 @@ def test_cold_schedule_first_then_warm_start() -> None:
     assert be2.gammas == [[0.0, 0.5], [0.0, 0.5]]
 
 
-def test_same_ids_as_the_shared_sampling_loop() -> None:
-    # the streaming runtime and the exporter's verification loop agree bit for bit (same seed and noise)
-    scene = box_scene(lambda f: [(CAR * 1000 + 3, 2, 1 + f, 6, 7 + f), (PERSON * 1000 + 1, 1, 12, 7, 14)])
-    seg, _ = segmenter(scene, noisy=True, seed=5)
-    post = lambda p: np.stack([postprocess_panoptic(x, KITTI_STEP.thing_ids, 4) for x in p])  # noqa: E731
-    loop = SamplingLoop(FakeBackend(scene, noisy=True), make_manifest().sampler, BitLayout(), seed=5,
-                        warm_start=True, postprocess=post)
-    for k in range(4):
-        x = frame(seed=k)
-        seg.step(x)
-        from vps.runtime.frames import prepare_frame
-
-        m = seg.manifest
-        ids = loop.step(prepare_frame(x, m.input_size, m.mean, m.std, resize_mode=m.resize_mode)[0])[0]
-        np.testing.assert_array_equal(seg.state.prev_bits[0], panoptic_to_bits(ids, BitLayout()))
+def test_hooks_see_every_graph_call_of_the_frame_in_order() -> None:
+    # the engine's hooks (verification's teacher forcing, calibration's recording) see each call's inputs
+    scene = box_scene(lambda f: [(CAR * 1000 + 3, 2, 1 + f, 6, 7 + f)])
+    calls: list[tuple[str, int]] = []
+    hook = lambda g, inputs, out: calls.append((g, len(inputs)))  # noqa: E731
+    seg, be = segmenter(scene, noisy=True, seed=5, hooks=[hook])
+    seg.step(frame())
+    seg.step(frame(seed=1))
+    cold = [("encoder", 1), ("context", 2), ("denoiser", 3), ("denoiser", 3)]
+    assert calls == cold + cold[:3]  # second frame: the warm plan's one denoiser call
+    np.testing.assert_array_equal(seg.state.carry.prev_bits[1], be.conds[1][0, :16])
 
 
 def test_maps_at_frame_resolution_and_tracks_in_frame_pixels() -> None:
@@ -189,7 +172,7 @@ def test_bgr_default_and_rgb_flag_agree() -> None:
     seg.step(img)
     seg.reset()
     seg.step(np.ascontiguousarray(img[:, :, ::-1]), rgb=True)
-    Segmenter(make_manifest(), be, rgb=True).step(np.ascontiguousarray(img[:, :, ::-1]))
+    Segmenter(make_program(), be, rgb=True).step(np.ascontiguousarray(img[:, :, ::-1]))
     seg.step(img, rgb=True)  # a BGR frame passed as RGB: channels swapped
     np.testing.assert_array_equal(be.images[0], be.images[1])
     np.testing.assert_array_equal(be.images[0], be.images[2])
@@ -248,24 +231,21 @@ def test_lost_track_is_revived_within_max_lost() -> None:
 
 def test_postprocess_matches_the_training_code() -> None:
     torch = pytest.importorskip("torch")
-    from vps.model.postprocess import postprocess_panoptic as torch_postprocess
 
     rng = np.random.default_rng(0)
     for k in range(5):
         cls = rng.choice([0, 2, 11, 13, 14, 255, 30], size=(24, 40))
         inst = rng.integers(0, 6, size=(24, 40)) * (rng.random((24, 40)) < 0.8)
         pan = (cls * 1000 + inst).astype(np.int32)
-        want = torch_postprocess(torch.from_numpy(pan), KITTI_STEP.thing_ids, 3 + k).numpy()
+        want = postprocess_panoptic(torch.from_numpy(pan), KITTI_STEP.thing_ids, 3 + k).numpy()
         np.testing.assert_array_equal(postprocess_panoptic(pan, KITTI_STEP.thing_ids, 3 + k), want)
 
 
 def test_detached_parts_of_one_model_id_become_separate_tracks() -> None:
     # the model gives id 7 to two cars far apart: with the manifest's min_part_area they are split (the
     # smaller one gets the smallest free id, 1) before tracking and before the next frame conditions on them
-    from dataclasses import replace
-
     scene = box_scene(lambda f: [(CAR * 1000 + 7, 1, 1, 5, 7), (CAR * 1000 + 7, 5, 10, 7, 13)])
-    manifest = replace(make_manifest(), min_part_area=4)
+    manifest = make_program(min_part_area=4)
     backend = FakeBackend(scene)
     seg = Segmenter(manifest, backend, min_instance_area=1)  # type: ignore[arg-type]
     assert seg.min_part_area == 4
@@ -275,7 +255,7 @@ def test_detached_parts_of_one_model_id_become_separate_tracks() -> None:
     want = scene(0).copy()
     want[5:7, 10:13] = CAR * 1000 + 1
     np.testing.assert_array_equal(backend.conds[1][0, :16], panoptic_to_bits(want, BitLayout()))
-    assert Segmenter(make_manifest(), FakeBackend(scene)).min_part_area == 0  # not recorded: no split
+    assert Segmenter(make_program(), FakeBackend(scene)).min_part_area == 0  # the program's
     assert Segmenter(manifest, FakeBackend(scene), min_part_area=0).min_part_area == 0  # caller wins
     with pytest.raises(ValueError, match="min_part_area"):
         Segmenter(manifest, FakeBackend(scene), min_part_area=-1)  # type: ignore[arg-type]

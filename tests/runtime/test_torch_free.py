@@ -5,6 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+
+import pytest
 
 BLOCKER = textwrap.dedent("""
     import importlib.abc, sys
@@ -36,26 +39,13 @@ EXERCISE = textwrap.dedent("""
     state = rt.StreamState(tracker=table.state)
     state.reset()
 
-    # the sampling host loop and the backends package (ONNX Runtime backend module included)
-    import vps.runtime.backends.onnxruntime
-    from vps.bits import BitLayout
-    from vps.runtime.backends import open_backend
-    from vps.runtime.sampling import SamplingLoop
-
-    class Fake:
-        name = "fake"
-        def encode(self, images): return images[:, :1, ::2, ::2].repeat(4, axis=1)
-        def context(self, cond, feats): return [feats]
-        def denoise(self, x_t, ctx, gamma):
-            return np.repeat(x_t[:, :1], 512, axis=1) * np.arange(512, dtype=np.float32)[None, :, None, None]
-        def asarray(self, a): return a
-        def to_numpy(self, a): return a
-
-    sched = rt.SamplerSchedule("ddim", "cosine", 1.0, ((1.0, 0.0), (0.5, 0.0)), (1e-9, 0.5), (1.0, 1.0),
-                               0.5, 0.5, ((0.5, 0.0),), (0.5,), (1.0,))
-    loop = SamplingLoop(Fake(), sched, BitLayout(), seed=1, warm_start=True)
-    for _ in range(2):
-        assert loop.step(np.ones((1, 3, 8, 8), np.float32)).shape == (1, 4, 4)
+    # the whole frame engine on ONNX Runtime: an export folder (handmade graphs) loaded and streamed
+    folder = sys.argv[1]
+    seg = rt.Segmenter.load(folder, backend="onnxruntime", threads=1)
+    frames = [np.random.default_rng(k).integers(0, 256, (20, 30, 3), np.uint8) for k in range(3)]
+    results = [seg.step(f) for f in frames]
+    assert [r.warm_start for r in results] == [False, True, True]
+    assert results[0].panoptic.shape == (20, 30) and seg.state.frame_index == 3
     bad = sorted(m for m in sys.modules
                  if m.split(".")[0] in {"torch", "onnx", "onnxscript", "torchvision"}
                  or m.startswith(("vps.model", "vps.train", "vps.export")))
@@ -65,25 +55,36 @@ EXERCISE = textwrap.dedent("""
 """)
 
 
-def _run(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An export folder of handmade ONNX graphs (written here, where onnx may be imported)."""
+    from tests.runtime.test_backends import tiny_manifest
+
+    path = tmp_path_factory.mktemp("torch_free") / "art"
+    tiny_manifest(path)
+    return path
 
 
-def test_runtime_works_with_torch_unimportable() -> None:
-    proc = _run(BLOCKER + EXERCISE)
+def _run(code: str, folder: Path | None = None) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-c", code] + ([] if folder is None else [str(folder)])
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120)
+
+
+def test_runtime_works_with_torch_unimportable(folder: Path) -> None:
+    proc = _run(BLOCKER + EXERCISE, folder)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert "LOADED: []" in proc.stdout and "TRITON: False" in proc.stdout
 
 
-def test_runtime_does_not_load_torch_even_when_installed() -> None:
+def test_runtime_does_not_load_torch_even_when_installed(folder: Path) -> None:
     # catches optional `try: import torch` paths that the blocker above would hide
-    proc = _run(EXERCISE)
+    proc = _run(EXERCISE, folder)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert "LOADED: []" in proc.stdout
 
 
-def test_runtime_does_not_load_triton_even_when_installed() -> None:
-    proc = _run(EXERCISE)
+def test_runtime_does_not_load_triton_even_when_installed(folder: Path) -> None:
+    proc = _run(EXERCISE, folder)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert "TRITON: False" in proc.stdout
 

@@ -40,9 +40,9 @@ from vps.bench.deployed import DeployedPipeline, check_same_model, reexport
 from vps.bench.inputs import BenchClip, input_clip, synthetic_clip
 from vps.bench.report import build_report, format_table, lane_summary, write_json
 from vps.bench.runner import InterleavedRun, Lane
+from vps.runtime.backends import BACKENDS
 from vps.runtime.backends.base import BackendUnavailableError
 from vps.runtime.manifest import Manifest, load_manifest
-from vps.runtime.segmenter import BACKENDS
 
 PROG = "vps-bench"
 BASELINE_FRAMES = {"cpu": 10, "cuda": 50}  # default timed baseline frames (capped by --frames)
@@ -135,7 +135,7 @@ def check_args(args: argparse.Namespace) -> None:
 
 def sweep_steps(args: argparse.Namespace, manifest: Manifest) -> list[int]:
     """Step counts to re-export: ``--steps`` minus the one the artifacts already run (cold = warm = N)."""
-    cold, warm = manifest.sampler.num_steps, len(manifest.sampler.warm_steps)
+    cold, warm = manifest.program.sampler.cold.steps, manifest.program.sampler.warm.steps
     todo = [s for s in (args.steps or []) if (s, s) != (cold, warm)]
     if todo and args.checkpoint is None:
         raise ValueError(f"--steps {','.join(map(str, args.steps))}: the artifacts run {cold} steps; other "
@@ -145,20 +145,16 @@ def sweep_steps(args: argparse.Namespace, manifest: Manifest) -> list[int]:
 
 def load_clip(args: argparse.Namespace, manifest: Manifest, frames: int) -> BenchClip:
     if args.input is not None:
-        return input_clip(args.input, frames, manifest.meta, args.split, args.sequence)
-    return synthetic_clip(frames, args.size or tuple(manifest.input_size), args.seed)
+        return input_clip(args.input, frames, manifest.program.meta, args.split, args.sequence)
+    return synthetic_clip(frames, args.size or tuple(manifest.program.input_size), args.seed)
 
 
-def open_variants(args: argparse.Namespace, todo: list[int], stack: ExitStack, threads: int,
-                  post: dict[str, int]) -> list[DeployedPipeline]:
-    """The artifacts as given (first), then one re-export per extra ``--steps`` count.
-
-    ``post``: post-processing thresholds the manifest does not record (``min_instance_area``,
-    ``min_part_area``), taken from the checkpoint.
-    """
+def open_variants(args: argparse.Namespace, todo: list[int], stack: ExitStack,
+                  threads: int) -> list[DeployedPipeline]:
+    """The artifacts as given (first), then one re-export per extra ``--steps`` count."""
     common = {"backend": args.backend, "device": args.device, "threads": threads,
               "checkpoint": args.checkpoint, "sync_timing": args.sync_stages, "seed": args.seed,
-              "warm_start": not args.no_warm_start, **post,
+              "warm_start": not args.no_warm_start,
               "precision": args.precision, "cuda_graph": False if args.no_cuda_graph else None}
     pipes = [DeployedPipeline.load(args.artifacts, "artifacts", **common)]
     if todo:
@@ -171,15 +167,12 @@ def open_variants(args: argparse.Namespace, todo: list[int], stack: ExitStack, t
     return pipes
 
 
-def make_baseline(args: argparse.Namespace, device: str) -> tuple[Any, dict[str, Any]]:
-    from vps.bench.baseline import NaiveBaseline
-
+def make_baseline(args: argparse.Namespace, device: str) -> tuple[DeployedPipeline, dict[str, Any]]:
+    """The naive baseline: the same frame engine, torch eager fp32, ``--baseline-steps`` cold steps."""
     dev = "cuda" if device.startswith("cuda") else "cpu"
-    base = NaiveBaseline.from_checkpoint(args.checkpoint, dev, args.baseline_steps, args.seed)
-    info = {"kind": "baseline", "label": "baseline", "checkpoint": str(args.checkpoint), "device": dev,
-            "precision": "fp32", "steps": args.baseline_steps, "warm_start": False,
-            "min_instance_area": base.min_area, "min_part_area": base.min_part_area,
-            "postprocess": "per-instance Python loop", "kernels": False, "cuda_graphs": False}
+    base = DeployedPipeline.naive_baseline(args.checkpoint, dev, args.baseline_steps, args.seed)
+    info = {"kind": "baseline", **base.info.to_dict(), "checkpoint": str(args.checkpoint),
+            "postprocess": "vps.postprocess (as deployed)", "kernels": False, "cuda_graphs": False}
     return base, info
 
 
@@ -191,18 +184,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     check_args(args)
     todo = sweep_steps(args, manifest)
     threads = args.threads or usable_cores()
-    post: dict[str, int] = {}  # older manifests: the checkpoint's post-processing
     if args.checkpoint is not None:
         import torch
 
         torch.set_num_threads(threads)
-        config = check_same_model(args.checkpoint, args.artifacts)
-        for key in ("min_instance_area", "min_part_area"):
-            if getattr(manifest, key) is None:
-                post[key] = getattr(config.diffusion, key)
+        check_same_model(args.checkpoint, args.artifacts)
     notes: list[str] = []
     with ExitStack() as stack:
-        variants = open_variants(args, todo, stack, threads, post)
+        variants = open_variants(args, todo, stack, threads)
         device = variants[0].info.device
         lanes = [Lane(p, args.frames, args.warmup) for p in variants]
         base_info = None
@@ -213,7 +202,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         clip = load_clip(args, manifest, max(lane.frames for lane in lanes))
         for lane in lanes:
             lane.frames = min(lane.frames, len(clip))
-        run_ = InterleavedRun(lanes, clip, manifest.meta, args.blocks, progress=not args.no_progress)
+        run_ = InterleavedRun(lanes, clip, manifest.program.meta, args.blocks, progress=not args.no_progress)
         run_.run()
         results = run_.results()
     summaries = [lane_summary(results[p.name], {"kind": "deployed", **p.info.to_dict()}) for p in variants]

@@ -1,4 +1,5 @@
-"""The deployed pipeline under test: an export folder run by :class:`vps.runtime.segmenter.Segmenter`.
+"""The pipelines under test, both :class:`vps.runtime.segmenter.Segmenter` (the one frame engine): an export
+folder as it ships, and the naive baseline (:meth:`DeployedPipeline.naive_baseline`).
 
 The stage timings are the runtime's own (:mod:`vps.runtime.timing`, laps on a monotonic clock):
 ``preprocess``, ``encoder``, ``context``, ``denoise_0`` .. ``denoise_{n-1}``, ``decode`` (argmax ids,
@@ -6,8 +7,7 @@ clean-up, bits fed back), ``tracking`` (track table, maps at frame resolution), 
 backend the runtime launches asynchronously, so without ``sync_timing`` a stage's lap is the host's launch
 time and the wait lands in ``decode`` (the first read-back); ``total`` is exact either way because every
 frame ends with its ids on the host. ``sync_timing=True`` synchronises at each stage boundary for exact
-per-stage device times (at some cost in total latency). The torch backend with CUDA graphs reports the
-whole device part as one ``device`` stage.
+per-stage device times (at some cost in total latency).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from vps.runtime.manifest import Manifest, load_manifest
+from vps.program import FrameProgram
+from vps.runtime.manifest import load_manifest
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class DeployedInfo:
     sync_timing: bool
     min_instance_area: int  # post-processing threshold the runtime applies (mask pixels)
     min_part_area: int  # detached instance parts this big are split off (0 = no splitting)
-    cuda_graph: bool  # torch backend: the frame's device work replayed as CUDA graphs
+    cuda_graph: bool  # TensorRT: the denoiser step replayed as a CUDA graph
     reexported: bool  # made by vps-bench from --checkpoint for a --steps sweep
 
     def to_dict(self) -> dict[str, Any]:
@@ -54,52 +55,62 @@ class DeployedPipeline:
     def __init__(self, segmenter: Any, info: DeployedInfo) -> None:
         self.segmenter = segmenter
         self.info = info
-        self.name = info.label
         self.last_timings: dict[str, float] = {}
 
     @classmethod
     def load(cls, artifacts: str | Path, label: str, backend: str = "auto", device: str | None = None,
              threads: int = 0, checkpoint: str | Path | None = None, sync_timing: bool = False,
-             seed: int = 0, warm_start: bool = True, min_instance_area: int | None = None,
-             min_part_area: int | None = None, precision: str | None = None, cuda_graph: bool | None = None,
-             reexported: bool = False) -> DeployedPipeline:
+             seed: int = 0, warm_start: bool = True, precision: str | None = None,
+             cuda_graph: bool | None = None, reexported: bool = False) -> DeployedPipeline:
         """Open ``artifacts`` with the runtime (manifest and file hashes verified).
 
-        ``min_instance_area``, ``min_part_area``: the checkpoint's post-processing thresholds, for
-        manifests that do not record them (``None``: the runtime's defaults). ``precision``: autocast of the
-        torch backend (``fp16``/``bf16``/``fp32``; default bf16 on CUDA, fp32 on the CPU); other backends
-        run the precision the graphs were exported in. ``cuda_graph``: the torch backend's CUDA graphs
-        (default on CUDA: on; then the device work is one ``device`` stage).
+        ``precision``: autocast of the torch backend (``fp16``/``bf16``/``fp32``; default bf16 on CUDA, fp32
+        on the CPU); other backends run the precision the graphs were exported in. ``cuda_graph``: backend
+        option (TensorRT's denoiser-step replay).
         """
-        from vps.runtime.segmenter import Segmenter, resolve_backend_kind
+        from vps.runtime.backends import resolve_backend
+        from vps.runtime.segmenter import Segmenter
 
         manifest = load_manifest(artifacts)
-        kind = resolve_backend_kind(backend, manifest, checkpoint)
+        kind = resolve_backend(backend, manifest, checkpoint)
         options: dict[str, Any] = {}
         if kind == "onnxruntime" and threads > 0:
             options["threads"] = threads
-        for key, value in (("min_instance_area", min_instance_area), ("min_part_area", min_part_area)):
-            if value is not None:
-                options[key] = value
+        if kind == "tensorrt" and cuda_graph is not None:
+            options["cuda_graph"] = cuda_graph
         seg = Segmenter.load(artifacts, backend=kind, device=device, seed=seed, checkpoint=checkpoint,
-                             precision=precision if kind == "torch" else None, cuda_graph=cuda_graph,
-                             rgb=True, sync_timing=sync_timing, warm_start=warm_start, **options)
-        be = seg.backend
-        dev = str(getattr(be, "device", device or "cpu"))
-        graph_precision = manifest.graphs[0].precision
+                             precision=precision if kind == "torch" else None, rgb=True,
+                             sync_timing=sync_timing, warm_start=warm_start, **options)
+        dev = str(getattr(seg.backend, "device", device or "cpu"))
+        graph_precision = manifest.precision
         if kind == "torch":  # the checkpoint runs under autocast, not the exported graphs
             graph_precision = precision or ("bf16" if dev.startswith("cuda") else "fp32")
         info = DeployedInfo(label=label, artifacts=str(artifacts), backend=kind, device=dev,
-                            engine=manifest.graphs[0].engine if kind != "torch" else "pytorch",
+                            engine=manifest.engine if kind != "torch" else "pytorch",
                             precision=graph_precision,
-                            steps=manifest.sampler.num_steps, warm_steps=len(manifest.sampler.warm_steps),
-                            warm_start=warm_start, warm_start_time=manifest.sampler.warm_start_time,
-                            input_size=tuple(manifest.input_size), sync_timing=sync_timing,
-                            min_instance_area=int(seg.min_instance_area),
-                            min_part_area=int(seg.min_part_area),
-                            cuda_graph=kind == "torch" and dev.startswith("cuda") and cuda_graph is not False,
-                            reexported=reexported)
+                            **_plan_info(seg.program, warm_start), sync_timing=sync_timing,
+                            cuda_graph=bool(cuda_graph) and kind == "tensorrt", reexported=reexported)
         return cls(seg, info)
+
+    @classmethod
+    def naive_baseline(cls, checkpoint: str | Path, device: str = "cpu", steps: int = 100,
+                       seed: int = 0) -> DeployedPipeline:
+        """The naive pipeline a researcher would run, as a configuration of the same frame engine: the
+        checkpoint in PyTorch eager, fp32, ``steps`` DDIM steps from noise on every frame (no warm start),
+        the model's own ids (no track table), stage times synchronised on a GPU."""
+        from vps.runtime.segmenter import Segmenter
+
+        seg = Segmenter.from_checkpoint(checkpoint, steps=steps, device=device, precision="fp32", rgb=True,
+                                        seed=seed, warm_start=False, track=False,
+                                        sync_timing=device.startswith("cuda"))
+        info = DeployedInfo(label="baseline", artifacts="", backend="torch", device=device, engine="pytorch",
+                            precision="fp32", **_plan_info(seg.program, False),
+                            sync_timing=device.startswith("cuda"), cuda_graph=False, reexported=False)
+        return cls(seg, info)
+
+    @property
+    def name(self) -> str:
+        return self.info.label
 
     def reset(self) -> None:
         self.segmenter.reset()
@@ -110,10 +121,18 @@ class DeployedPipeline:
         return np.asarray(res.panoptic, np.int32)
 
 
+def _plan_info(program: FrameProgram, warm_start: bool) -> dict[str, Any]:
+    """The :class:`DeployedInfo` fields a frame program fixes."""
+    return {"steps": program.sampler.cold.steps, "warm_steps": program.sampler.warm.steps,
+            "warm_start": warm_start, "warm_start_time": program.sampler.warm_start_time,
+            "input_size": tuple(program.input_size), "min_instance_area": program.min_instance_area,
+            "min_part_area": program.min_part_area}
+
+
 def manifest_steps(folder: str | Path) -> tuple[int, int]:
-    """(cold steps, warm steps) of an export folder's sampler schedule."""
-    m: Manifest = load_manifest(folder, verify=False)
-    return m.sampler.num_steps, len(m.sampler.warm_steps)
+    """(cold steps, warm steps) of an export folder's frame program."""
+    sampler = load_manifest(folder, verify=False).program.sampler
+    return sampler.cold.steps, sampler.warm.steps
 
 
 def reexport(checkpoint: str | Path, template: str | Path, steps: int, out: str | Path,
@@ -127,9 +146,9 @@ def reexport(checkpoint: str | Path, template: str | Path, steps: int, out: str 
 
     m = load_manifest(template, verify=False)
     opts = ExportOptions(checkpoint=Path(checkpoint), out=Path(out), engine=m.graphs[0].engine,
-                         precision=m.graphs[0].precision, steps=steps, warm_start_steps=steps,
-                         warm_start_time=m.sampler.warm_start_time, opset=m.opset,
-                         input_size=tuple(m.input_size), verify=False, progress=progress)
+                         precision=m.precision, steps=steps, warm_start_steps=steps,
+                         warm_start_time=m.program.sampler.warm_start_time, opset=m.opset,
+                         input_size=tuple(m.program.input_size), verify=False, progress=progress)
     run_export(opts)
     return Path(out)
 
@@ -149,7 +168,7 @@ def check_same_model(checkpoint: str | Path, artifacts: str | Path) -> Any:
         if c.tensor_specs() != (m.graph(c.name).inputs, m.graph(c.name).outputs):
             raise ValueError(f"--checkpoint {checkpoint}: its {c.name} graph does not match the artifacts in "
                              f"{artifacts} (a different model)")
-    if config.name != m.preset:
+    if config.name != m.program.preset:
         raise ValueError(f"--checkpoint {checkpoint} is preset {config.name!r}, the artifacts in {artifacts} "
-                         f"are {m.preset!r}")
+                         f"are {m.program.preset!r}")
     return config

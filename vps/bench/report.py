@@ -131,7 +131,7 @@ def _title(lane: dict[str, Any]) -> str:
     i = lane["info"]
     if i.get("kind") == "baseline":
         return (f"baseline: PyTorch eager {i['precision']} on {i['device']}, {i['steps']} DDIM steps from "
-                f"noise every frame, Python post-processing, no kernels")
+                f"noise every frame, no warm start, the model's own ids (same frame engine)")
     warm = f", warm start {i['warm_steps']} steps" if i["warm_start"] else ", no warm start"
     made = " (re-exported by vps-bench)" if i.get("reexported") else ""
     return (f"deployed [{i['label']}]: {i['backend']} on {i['device']}, {i['engine']} {i['precision']}, "

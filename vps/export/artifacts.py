@@ -1,8 +1,8 @@
-"""What goes into an export folder's ``manifest.json``: sampler schedule, graph specs, versions, files.
+"""What goes into an export folder's ``manifest.json``: the frame program, graph specs, versions, files.
 
-The sampler schedule is computed here, once, with the training code's own :class:`DDIMSampler` and noise
-schedule, and written as plain floats (times and gammas) so the runtime needs no schedule code and runs
-exactly what was verified.
+The frame program (:func:`vps.model.program.frame_program`: the model family, input handling and the step
+plans computed once by the training code's own sampler) is written as plain numbers, so the runtime needs
+no schedule code and runs exactly what was verified.
 """
 
 from __future__ import annotations
@@ -13,38 +13,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from vps.bits import BitLayout
-from vps.config import DiffusionConfig
-from vps.data.meta import DatasetMeta
-from vps.export.contracts import GraphContract, ModelGeometry
-from vps.runtime.manifest import MANIFEST_NAME, GraphSpec, Manifest, SamplerSchedule
+from vps.export.contracts import GraphContract
+from vps.program import FrameProgram
+from vps.runtime.manifest import MANIFEST_NAME, GraphSpec, Manifest
 
 GRAPH_SUFFIX = {"onnx": ".onnx", "trt": ".engine"}
-
-
-def sampler_schedule(diffusion: DiffusionConfig, steps: int, warm_steps: int,
-                     warm_time: float) -> SamplerSchedule:
-    """The exact DDIM schedule (``td`` from the config) for ``steps`` cold and ``warm_steps`` warm steps."""
-    from vps.model.diffusion import make_schedule
-    from vps.model.samplers import DDIMSampler
-
-    if steps < 1 or warm_steps < 1:
-        raise ValueError(f"--steps ({steps}) and --warm-start-steps ({warm_steps}) must be >= 1")
-    if not 0.0 < warm_time <= 1.0:
-        raise ValueError(f"--warm-start-time must lie in (0, 1], got {warm_time}")
-    schedule = make_schedule(diffusion.schedule)
-    sampler = DDIMSampler(schedule, td=diffusion.td)
-    cold = tuple(sampler.set_timesteps(steps, start_time=1.0))
-    warm = tuple(sampler.set_timesteps(warm_steps, start_time=warm_time))
-
-    def gammas(pairs: Sequence[tuple[float, float]], k: int) -> tuple[float, ...]:
-        return tuple(float(schedule.gamma(p[k])) for p in pairs)
-
-    return SamplerSchedule(
-        sampler="ddim", schedule=diffusion.schedule, td=float(diffusion.td), steps=cold,
-        gamma_now=gammas(cold, 0), gamma_next=gammas(cold, 1), warm_start_time=float(warm_time),
-        warm_start_gamma=float(schedule.gamma(warm_time)), warm_steps=warm, warm_gamma_now=gammas(warm, 0),
-        warm_gamma_next=gammas(warm, 1))
 
 
 def graph_spec(contract: GraphContract, engine: str, precision: str, batch_sizes: tuple[int, int, int],
@@ -56,20 +29,12 @@ def graph_spec(contract: GraphContract, engine: str, precision: str, batch_sizes
                      profiles=contract.profiles(batch_sizes, input_size))
 
 
-def build_manifest(preset: str, meta: DatasetMeta, layout: BitLayout, geometry: ModelGeometry,
-                   input_size: tuple[int, int], schedule: SamplerSchedule, graphs: Sequence[GraphSpec],
-                   opset: int, versions: dict[str, str], files: Sequence[str] = (),
-                   compute_capability: str | None = None, min_instance_area: int | None = None,
-                   checkpoint: str | None = None, min_part_area: int | None = None) -> Manifest:
+def build_manifest(program: FrameProgram, graphs: Sequence[GraphSpec], opset: int, versions: dict[str, str],
+                   files: Sequence[str] = (), compute_capability: str | None = None,
+                   checkpoint: str | None = None) -> Manifest:
     """A :class:`Manifest` (without hashes: :func:`vps.runtime.manifest.write_manifest` adds them)."""
-    from vps.model.preprocess import IMAGENET_MEAN, IMAGENET_STD
-
-    return Manifest(preset=preset, meta=meta, layout=layout, input_size=tuple(input_size),
-                    mean=tuple(IMAGENET_MEAN), std=tuple(IMAGENET_STD), resize_mode="stretch",
-                    mask_size=geometry.mask_size(input_size), sampler=schedule, graphs=tuple(graphs),
-                    opset=opset, versions=dict(versions), channel_order="rgb",
+    return Manifest(program=program, graphs=tuple(graphs), opset=opset, versions=dict(versions),
                     compute_capability=compute_capability, files={f: "" for f in files},
-                    min_instance_area=min_instance_area, min_part_area=min_part_area,
                     checkpoint=checkpoint)
 
 

@@ -1,14 +1,13 @@
-"""Calibration inputs for int8: every graph's inputs, recorded while the fp32 graphs run the host loop.
+"""Calibration inputs for int8: every graph's inputs, recorded while the fp32 graphs run the frame engine.
 
-The fp32 ONNX graphs run in ONNX Runtime through :class:`vps.runtime.sampling.SamplingLoop` on fresh
-synthetic clips (seed and split distinct from the verification clips), so the denoiser is calibrated on
-the ``x_t`` / context / gamma values it actually sees at the exported step count, including conditioning
-on its own previous predictions.
+The fp32 ONNX graphs run in ONNX Runtime through :class:`vps.runtime.Segmenter` (the engine ``vps-run``
+ships) on fresh synthetic clips (seed and split distinct from the verification clips), so the denoiser is
+calibrated on the ``x_t`` / context / gamma values it actually sees at the exported step count, including
+conditioning on its own previous predictions. A :class:`Recorder` engine hook keeps each call's inputs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,51 +15,32 @@ import numpy as np
 
 from vps.export.verify import run_clips
 from vps.export.verify_data import VERIFY_SEED, synthetic_clips
-from vps.runtime.backends.base import (
-    COND,
-    CONTEXT,
-    DENOISER,
-    ENCODER,
-    FEATS,
-    GAMMA,
-    IMAGE,
-    X_T,
-    Backend,
-)
 from vps.runtime.manifest import Manifest
+from vps.runtime.segmenter import Segmenter
 
 CALIBRATION_SEED = VERIFY_SEED + 1
 
 
 class Recorder:
-    """A :class:`Backend` passing calls through to ``inner`` and keeping each graph's input feeds."""
+    """Engine hook keeping each graph call's inputs as ``{tensor name: float32 copy}`` feeds.
 
-    def __init__(self, inner: Backend, ctx_names: Sequence[str]) -> None:
-        self.inner, self.name, self.ctx_names = inner, inner.name, tuple(ctx_names)
-        self.feeds: dict[str, list[dict[str, np.ndarray]]] = {ENCODER: [], CONTEXT: [], DENOISER: []}
+    Names come from the manifest's graph specs (inputs in call order; a list input such as the context
+    levels expands to consecutive names).
+    """
 
-    def _np(self, x: Any) -> np.ndarray:
-        return np.array(self.inner.to_numpy(x), np.float32)  # a copy: backends may reuse buffers
+    def __init__(self, manifest: Manifest, to_numpy: Any) -> None:
+        self.names = {g.name: [t.name for t in g.inputs] for g in manifest.graphs}
+        self.to_numpy = to_numpy
+        self.feeds: dict[str, list[dict[str, np.ndarray]]] = {name: [] for name in self.names}
 
-    def encode(self, images: Any) -> Any:
-        self.feeds[ENCODER].append({IMAGE: self._np(images)})
-        return self.inner.encode(images)
-
-    def context(self, cond: Any, feats: Any) -> list[Any]:
-        self.feeds[CONTEXT].append({COND: self._np(cond), FEATS: self._np(feats)})
-        return self.inner.context(cond, feats)
-
-    def denoise(self, x_t: Any, ctx: Sequence[Any], gamma: Any) -> Any:
-        feed = {X_T: self._np(x_t), GAMMA: self._np(gamma)}
-        feed.update({n: self._np(c) for n, c in zip(self.ctx_names, ctx, strict=True)})
-        self.feeds[DENOISER].append(feed)
-        return self.inner.denoise(x_t, ctx, gamma)
-
-    def asarray(self, array: np.ndarray) -> Any:
-        return self.inner.asarray(array)
-
-    def to_numpy(self, array: Any) -> np.ndarray:
-        return self.inner.to_numpy(array)
+    def __call__(self, graph: str, inputs: tuple[Any, ...], out: Any) -> None:
+        flat = [v for x in inputs for v in (x if isinstance(x, list | tuple) else [x])]
+        names = self.names[graph]
+        if len(flat) != len(names):
+            raise ValueError(f"{graph}: {len(flat)} inputs, the manifest lists {names}")
+        # copies: backends may reuse their buffers
+        self.feeds[graph].append({n: np.array(self.to_numpy(v), np.float32) for n, v in zip(names, flat,
+                                                                                          strict=True)})
 
 
 def collect_feeds(manifest: Manifest, folder: str | Path, clips: int = 2, frames: int = 4,
@@ -69,8 +49,9 @@ def collect_feeds(manifest: Manifest, folder: str | Path, clips: int = 2, frames
     from vps.runtime.backends.onnxruntime import OnnxRuntimeBackend
 
     backend = OnnxRuntimeBackend(manifest, folder)
-    recorder = Recorder(backend, backend.ctx_names)
-    data = synthetic_clips(clips, frames, manifest.input_size, CALIBRATION_SEED)
-    run_clips(recorder, data, manifest, seed=CALIBRATION_SEED, warm_start=False, postprocess=None,
-              desc="int8 calibration", progress=progress)
+    recorder = Recorder(manifest, backend.to_numpy)
+    engine = Segmenter(manifest.program, backend, seed=CALIBRATION_SEED, warm_start=False, track=False,
+                       hooks=[recorder])
+    data = synthetic_clips(clips, frames, manifest.program.input_size, CALIBRATION_SEED)
+    run_clips(engine, data, desc="int8 calibration", progress=progress)
     return recorder.feeds

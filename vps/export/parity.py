@@ -100,8 +100,9 @@ def decide(graphs: dict[str, DiffStats], agreement: float, tol: Tolerance) -> tu
             return False, name, f"the {name} graph diverged ({st.output}: {what})"
     if agreement < tol.agreement:
         return False, "closed loop", (f"closed-loop id agreement {agreement:.4%} < {tol.agreement:.2%} "
-                                      f"although every graph is within tolerance teacher-forced "
-                                      f"(differences accumulate over steps/frames)")
+                                      f"although every graph is within tolerance teacher-forced: the frame "
+                                      f"engine around the graphs (post-processing, tracking) differs, or "
+                                      f"differences accumulate over steps/frames")
     return True, None, f"parity OK: closed-loop id agreement {agreement:.4%} >= {tol.agreement:.2%}"
 
 

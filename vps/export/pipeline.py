@@ -16,11 +16,11 @@ from typing import Any
 from tqdm import tqdm
 
 from vps.data.codecs import atomic_write_bytes
-from vps.export.artifacts import build_manifest, graph_spec, sampler_schedule, staging_folder
+from vps.export.artifacts import build_manifest, graph_spec, staging_folder
 from vps.export.contracts import ModelGeometry, contracts_for
 from vps.export.onnx_export import export_graph, graph_summary, tool_versions
 from vps.export.parity import format_table
-from vps.export.verify import PARITY_NAME, load_verify_clips, torch_postprocess, verify
+from vps.export.verify import PARITY_NAME, load_verify_clips, verify
 from vps.runtime.manifest import Manifest, load_manifest, write_manifest
 
 
@@ -68,9 +68,10 @@ def run_export(opts: ExportOptions) -> dict[str, Any]:
     model, config, meta = _load(opts)
     geometry = ModelGeometry.from_model(model)
     input_size = geometry.check_size(opts.input_size or geometry.image_size)
-    d = config.diffusion
-    schedule = sampler_schedule(d, opts.steps, opts.warm_start_steps or d.warm_start_steps,
-                                opts.warm_start_time or d.warm_start_time)
+    from vps.model.program import frame_program
+
+    program = frame_program(config, meta, model.layout, opts.steps, opts.warm_start_steps,
+                            opts.warm_start_time, input_size)
     contracts = contracts_for(geometry)
     versions = tool_versions()
     summary: dict[str, Any] = {"out": str(opts.out), "graphs": {}, "lint": None, "parity": None}
@@ -80,9 +81,8 @@ def run_export(opts: ExportOptions) -> dict[str, Any]:
         for c in stages:
             precision = "fp16" if opts.precision == "fp16" else "fp32"
             export_graph(model, c, tmp / f"{c.name}.onnx", opts.opset, precision)
-        onnx_manifest = build_manifest(config.name, meta, model.layout, geometry, input_size, schedule,
-                                       [graph_spec(c, "onnx", "fp32", opts.batch_sizes, input_size)
-                                        for c in contracts], opts.opset, versions)
+        onnx_manifest = build_manifest(program, [graph_spec(c, "onnx", "fp32", opts.batch_sizes, input_size)
+                                                 for c in contracts], opts.opset, versions)
         if opts.precision == "int8":
             _quantize(tmp, onnx_manifest, opts)
         files: list[str] = []
@@ -92,17 +92,15 @@ def run_export(opts: ExportOptions) -> dict[str, Any]:
         summary["export_seconds"] = time.perf_counter() - t0
         summary["graphs"] = {c.name: graph_summary(tmp / f"{c.name}.onnx") for c in contracts}
         graphs = [graph_spec(c, opts.engine, opts.precision, opts.batch_sizes, input_size) for c in contracts]
-        manifest = build_manifest(config.name, meta, model.layout, geometry, input_size, schedule, graphs,
-                                  opts.opset, versions, files, capability, d.min_instance_area,
-                                  str(Path(opts.checkpoint).resolve()), d.min_part_area)
+        manifest = build_manifest(program, graphs, opts.opset, versions, files, capability,
+                                  str(Path(opts.checkpoint).resolve()))
         manifest = write_manifest(tmp, manifest)
         if opts.check_trt:
             from vps.export.trt_lint import lint_files
 
             summary["lint"] = lint_files([tmp])
         if opts.verify:
-            summary["parity"] = _verify_into(tmp, manifest, model, config, meta, opts,
-                                             summary["export_seconds"])
+            summary["parity"] = _verify_into(tmp, manifest, model, meta, opts, summary["export_seconds"])
     return summary
 
 
@@ -133,7 +131,7 @@ def _build_engines(trt: Any, tmp: Path, contracts: Any, opts: ExportOptions,
     return [f"{c.name}.onnx" for c in contracts] + [TIMING_CACHE]
 
 
-def _verify_into(folder: Path, manifest: Manifest, model: Any, config: Any, meta: Any, opts: ExportOptions,
+def _verify_into(folder: Path, manifest: Manifest, model: Any, meta: Any, opts: ExportOptions,
                  export_seconds: float | None) -> dict[str, Any]:
     """Run verification on ``folder``, write ``parity.json`` and re-write the manifest listing it."""
     from vps.runtime.backends import open_backend
@@ -141,18 +139,16 @@ def _verify_into(folder: Path, manifest: Manifest, model: Any, config: Any, meta
 
     device = "cuda" if opts.engine == "trt" else opts.device
     options = {"threads": opts.threads} if opts.engine == "onnx" else {}
-    candidate = open_backend(folder, manifest=manifest, device=device, **options)
+    kind = "tensorrt" if manifest.engine == "trt" else "onnxruntime"
+    candidate = open_backend(folder, kind, device, manifest, **options)
     if opts.threads > 0:
         import torch
 
         torch.set_num_threads(opts.threads)
     clips, source = load_verify_clips(manifest, meta, opts.verify_data, opts.verify_clips, opts.verify_frames)
-    d = config.diffusion
-    post = torch_postprocess(meta.thing_ids, d.min_instance_area, meta.label_divisor, d.min_part_area)
     t0 = time.perf_counter()
     reference = TorchBackend(model.to(device))
-    report = verify(reference, candidate, manifest, meta, clips, source, opts.seed, opts.warm_start, post,
-                    opts.progress)
+    report = verify(reference, candidate, manifest, clips, source, opts.seed, opts.warm_start, opts.progress)
     report["verify_seconds"] = time.perf_counter() - t0
     report["export_seconds"] = export_seconds
     atomic_write_bytes(folder / PARITY_NAME, (json.dumps(report, indent=2) + "\n").encode())
@@ -164,16 +160,15 @@ def _verify_into(folder: Path, manifest: Manifest, model: Any, config: Any, meta
 def run_verify_only(opts: ExportOptions) -> dict[str, Any]:
     """Verify an existing export folder against the checkpoint (its manifest must be intact)."""
     manifest = load_manifest(opts.out)  # ManifestError if a file was changed since the export
-    engine = manifest.graphs[0].engine
-    opts = replace(opts, engine=engine, precision=manifest.graphs[0].precision)
-    model, config, meta = _load(opts)
+    opts = replace(opts, engine=manifest.engine, precision=manifest.precision)
+    model, _, meta = _load(opts)
     geometry = ModelGeometry.from_model(model)
     for c in contracts_for(geometry):
         if c.tensor_specs() != (manifest.graph(c.name).inputs, manifest.graph(c.name).outputs):
             raise ValueError(f"{opts.checkpoint}: the checkpoint's {c.name} graph does not match the "
                              f"artifacts in {opts.out} (different model)")
     return {"out": str(opts.out), "lint": None, "graphs": {},
-            "parity": _verify_into(opts.out, manifest, model, config, meta, opts, None)}
+            "parity": _verify_into(opts.out, manifest, model, meta, opts, None)}
 
 
 def describe(summary: dict[str, Any]) -> str:

@@ -18,15 +18,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from vps.bits import BitLayout
+from vps.bits import NUM_COND_FRAMES, BitLayout, panoptic_to_bits, split_panoptic
 from vps.config import DiffusionConfig, ModelConfig
 from vps.model.backbone import ResNetStride16, load_torchvision_weights
-from vps.model.bits import panoptic_to_bits, split_panoptic
 from vps.model.denoiser import TransUNet
 from vps.model.diffusion import CosineSchedule, add_noise, make_schedule, segment_weights
 from vps.model.encoder import ImageEncoder
 
-NUM_COND_FRAMES = 2  # conditioning = previous two masks: channels [0, 16) frame t-1, [16, 32) frame t-2
 CL = torch.channels_last  # conv inputs are made channels-last: ~2x faster on CPU (oneDNN), GPU-friendly
 
 

@@ -24,7 +24,9 @@ from abc import ABC, abstractmethod
 import torch
 from torch import Tensor
 
-from vps.model.diffusion import CosineSchedule
+from vps.config import DiffusionConfig
+from vps.model.diffusion import CosineSchedule, make_schedule
+from vps.program import SamplerPlan, StepPlan
 
 MAX_STEPS = 1000
 
@@ -86,6 +88,18 @@ class DDIMSampler(Sampler):
         a = _sqrt(g_next) - b * _sqrt(g_now)
         return a, b
 
+    def plan(self, n: int, start_time: float = 1.0, warm: bool = False) -> StepPlan:
+        """The runtime's :class:`~vps.program.StepPlan` of ``n`` steps from ``start_time`` (host floats).
+
+        Cold (``warm=False``): the start sample is pure noise. Warm: it is the previous prediction noised
+        to ``start_time`` (signal level ``gamma(start_time)``, the plan's ``start_gamma``).
+        """
+        times = tuple(self.set_timesteps(n, start_time=start_time))
+        gammas = tuple(float(self.schedule.gamma(t_now)) for t_now, _ in times)
+        coefficients = tuple((float(a), float(b)) for a, b in (self.coefficients(*p) for p in times))
+        start = float(self.schedule.gamma(start_time)) if warm else None
+        return StepPlan(times=times, gammas=gammas, coefficients=coefficients, start_gamma=start)
+
     def step(self, x0_pred: Tensor, t_now: float | Tensor, t_next: float | Tensor, x_t: Tensor,
              generator: torch.Generator | None = None) -> Tensor:
         a, b = self.coefficients(t_now, t_next)
@@ -122,3 +136,24 @@ def make_sampler(name: str, schedule: CosineSchedule, td: float = 0.0) -> Sample
     if name not in SAMPLERS:
         raise ValueError(f"unknown sampler {name!r}; known: {sorted(SAMPLERS)}")
     return SAMPLERS[name](schedule, td=td)
+
+
+def sampler_plan(diffusion: DiffusionConfig, steps: int, warm_steps: int | None = None,
+                 warm_time: float | None = None) -> SamplerPlan:
+    """The cold plan of ``steps`` DDIM steps and the warm plan of ``warm_steps`` steps from ``warm_time``.
+
+    Defaults: the config's ``warm_start_steps`` and ``warm_start_time``. The frame engine runs DDIM plans
+    (deterministic given the noise); a config asking for another sampler is refused here, once.
+    """
+    if diffusion.sampler != "ddim":
+        raise ValueError(f"the frame engine runs DDIM plans; diffusion.sampler is {diffusion.sampler!r}")
+    warm_steps = diffusion.warm_start_steps if warm_steps is None else warm_steps
+    warm_time = diffusion.warm_start_time if warm_time is None else warm_time
+    if steps < 1 or warm_steps < 1:
+        raise ValueError(f"steps ({steps}) and warm-start steps ({warm_steps}) must be >= 1")
+    if not 0.0 < warm_time <= 1.0:
+        raise ValueError(f"warm-start time must lie in (0, 1], got {warm_time}")
+    sampler = DDIMSampler(make_schedule(diffusion.schedule), td=diffusion.td)
+    return SamplerPlan(sampler="ddim", schedule=diffusion.schedule, td=float(diffusion.td),
+                       warm_start_time=float(warm_time), cold=sampler.plan(steps, 1.0),
+                       warm=sampler.plan(warm_steps, warm_time, warm=True))

@@ -9,6 +9,7 @@ indirectly: a driving stack installs only ``vps-toolkit`` (numpy, OpenCV, SciPy,
 exported graphs. ``tests/runtime/test_torch_free.py`` enforces this.
 """
 
+from vps.program import FrameProgram, SamplerPlan, StepPlan
 from vps.runtime.frames import RESIZE_MODES, FrameGeometry, prepare_frame, restore_labels
 from vps.runtime.manifest import (
     MANIFEST_NAME,
@@ -16,7 +17,6 @@ from vps.runtime.manifest import (
     GraphSpec,
     Manifest,
     ManifestError,
-    SamplerSchedule,
     ShapeProfile,
     TensorSpec,
     load_manifest,
@@ -76,7 +76,9 @@ __all__ = [
     "GraphSpec",
     "Manifest",
     "ManifestError",
-    "SamplerSchedule",
+    "FrameProgram",
+    "SamplerPlan",
+    "StepPlan",
     "ShapeProfile",
     "StreamState",
     "TensorSpec",

@@ -29,8 +29,9 @@ from tqdm import tqdm
 
 from vps.data.codecs import atomic_write_bytes, read_kitti_panoptic, write_kitti_panoptic
 from vps.errors import DataError
+from vps.runtime.backends import BACKENDS
 from vps.runtime.backends.base import BackendUnavailableError
-from vps.runtime.segmenter import BACKENDS, DEFAULT_TRACKER, Segmenter
+from vps.runtime.segmenter import DEFAULT_TRACKER, Segmenter
 from vps.runtime.sources import FrameSource, SourceFrame, open_source
 from vps.runtime.timing import StageStats
 from vps.runtime.tracker import TrackerConfig

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-RESIZE_MODES = ("stretch", "letterbox")
+from vps.program import RESIZE_MODES
 
 
 @dataclass(frozen=True)

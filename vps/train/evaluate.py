@@ -1,7 +1,8 @@
 """Video evaluation shared by training (periodic STQ), ``vps-predict`` and ``vps.train.report``.
 
-Every frame is segmented by :class:`vps.model.inference.VideoPredictor`, conditioned on its own previous
-predictions (reset at each sequence start), and scored against the ground truth with the toolkit's
+Every frame is segmented by the runtime's frame engine (:class:`vps.runtime.Segmenter` with the torch
+backend: what vps-run ships), conditioned on its own previous predictions (reset at each sequence start), and
+scored against the ground truth with the toolkit's
 streaming :class:`vps.eval.STQAccumulator` at the ground-truth resolution.
 """
 
@@ -17,37 +18,19 @@ from torch import nn
 from tqdm import tqdm
 
 from vps.config import Config
-from vps.data.augment import resize_labels
 from vps.data.meta import DatasetMeta
 
 
-def make_predictor(model: nn.Module, config: Config, meta: DatasetMeta, steps: int, warm_start: bool,
-                   seed: int = 0) -> Any:
-    """A :class:`VideoPredictor` with the config's sampler, ``steps`` sampling steps and meta's things."""
-    from vps.model.inference import VideoPredictor
-    from vps.model.samplers import make_sampler
+def make_engine(model: nn.Module, config: Config, meta: DatasetMeta, steps: int, warm_start: bool,
+                seed: int = 0) -> Any:
+    """The runtime's frame engine on ``model`` (torch backend): ``steps`` cold steps, the config's warm
+    start and post-processing, the model's own ids (no track table), RGB frames."""
+    from vps.model.program import frame_program
+    from vps.runtime.backends.torch import TorchBackend
+    from vps.runtime.segmenter import Segmenter
 
-    d = config.diffusion
-    sampler = make_sampler(d.sampler, model.schedule, d.td)
-    return VideoPredictor(model, sampler, steps, warm_start=warm_start, warm_start_steps=d.warm_start_steps,
-                          warm_start_time=d.warm_start_time, min_area=d.min_instance_area,
-                          min_part_area=d.min_part_area, generator_seed=seed, thing_ids=meta.thing_ids)
-
-
-def fit_to(pred: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-    """Nearest-resize a ``[h, w]`` prediction to ``hw`` if the predictor returned another size."""
-    if pred.shape == hw:
-        return pred
-    return resize_labels(pred[None], hw)[0]
-
-
-def sanitize(pred: np.ndarray, meta: DatasetMeta) -> np.ndarray:
-    """Predicted classes outside ``meta`` (the model may have more class logits) become void."""
-    sem = pred // meta.label_divisor
-    bad = (sem >= meta.num_classes) & (sem != meta.ignore_label)
-    if not bad.any():
-        return pred
-    return np.where(bad, meta.ignore_label * meta.label_divisor, pred).astype(pred.dtype)
+    program = frame_program(config, meta, model.layout, steps)
+    return Segmenter(program, TorchBackend(model), seed=seed, warm_start=warm_start, track=False, rgb=True)
 
 
 def iter_sequence_frames(
@@ -84,7 +67,8 @@ def evaluate_video(
     from vps.eval import STQAccumulator
 
     acc = STQAccumulator(meta)
-    predictor = make_predictor(model, config, meta, steps, warm_start, seed)
+    was_training = model.training
+    engine = make_engine(model, config, meta, steps, warm_start, seed)
     current, n, t0 = None, 0, time.perf_counter()
     frames = iter_sequence_frames(dataset, sequences, max_frames)
     cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
@@ -94,15 +78,15 @@ def evaluate_video(
         for seq, frame, image, gt in tqdm(frames, desc=f"eval {steps} steps", disable=not progress,
                                           unit="frame", leave=False):
             if seq != current:
-                predictor.reset()
+                engine.reset()
                 current = seq
-            pred = fit_to(np.asarray(predictor.step(image)), image.shape[:2])  # int32 [H, W]
-            pred = sanitize(pred, meta)
+            pred = engine.step(image).panoptic  # int32 [H, W], classes the dataset lacks -> void
             if gt is not None:
                 acc.update(gt, pred, seq)
             if on_frame is not None:
                 on_frame(seq, frame, pred)
             n += 1
+    model.train(was_training)
     seconds = time.perf_counter() - t0
     r = acc.result()
     return {"STQ": float(r.stq), "AQ": float(r.aq), "SQ": float(r.sq), "frames": n,

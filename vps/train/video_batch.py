@@ -25,11 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from vps.bits import BitLayout, panoptic_to_bits
+from vps.bits import NUM_COND_FRAMES, BitLayout, panoptic_to_bits
 from vps.data.augment import resize_images, resize_labels
 from vps.data.clip import Clip
-
-NUM_COND_FRAMES = 2
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The backend protocol shared by the sampling host loop, the exporter's verification and the runtime.
+"""The backend protocol the frame engine (:class:`vps.runtime.Segmenter`) runs graphs through.
 
 A backend runs the three exported sub-networks of Pix2Seq-D, whatever executes them (ONNX Runtime,
 TensorRT engines, the PyTorch module):
@@ -10,7 +10,7 @@ TensorRT engines, the PyTorch module):
 
 Arrays are the backend's own kind: NumPy arrays for ONNX Runtime, CUDA tensors for TensorRT, tensors on
 the module's device for PyTorch. ``asarray`` moves a host NumPy array in, ``to_numpy`` brings one back,
-so the host loop (:mod:`vps.runtime.sampling`) never needs to know which kind it holds. This module and
+so the frame program (:mod:`vps.runtime.pix2seq_d`) never needs to know which kind it holds. This module and
 the package import neither torch nor any inference library.
 """
 

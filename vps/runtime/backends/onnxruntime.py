@@ -54,6 +54,11 @@ def providers_for(device: str, available: Sequence[str]) -> list[str]:
     return ["CUDAExecutionProvider", "CPUExecutionProvider"]
 
 
+def best_device() -> str:
+    """``cuda`` where ONNX Runtime has its CUDA provider (``onnxruntime-gpu``), else ``cpu``."""
+    return "cuda" if "CUDAExecutionProvider" in _import_ort().get_available_providers() else "cpu"
+
+
 class OnnxRuntimeBackend:
     """The encoder, context and denoiser graphs of an export folder in ONNX Runtime sessions."""
 

@@ -1,8 +1,10 @@
 """PyTorch backend: runs a :class:`vps.model.Pix2SeqD` module's three sub-networks (imported lazily).
 
-The reference the exporter verifies artifacts against, and a fallback runtime on machines with torch.
-Arrays are tensors on the module's device; ``amp_dtype`` (e.g. ``torch.float16`` on a GPU) runs the
-networks under autocast while inputs and outputs stay float32 (as the exported graphs' I/O).
+The reference the exporter verifies artifacts against, the naive baseline of ``vps-bench``, the engine of
+``vps-predict`` and of training's periodic evaluation, and a fallback runtime on machines with torch. The
+only runtime module that imports model code (:mod:`vps.model`, never :mod:`vps.train`). Arrays are tensors
+on the module's device; ``amp_dtype`` (e.g. ``torch.bfloat16`` on a GPU) runs the networks under autocast
+while inputs and outputs stay float32 (as the exported graphs' I/O).
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from vps.program import FrameProgram
 from vps.runtime.backends.base import check_float32
+
+PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 class TorchBackend:
@@ -28,13 +33,26 @@ class TorchBackend:
         self.amp_dtype = amp_dtype
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str = "cpu",
-                        amp_dtype: torch.dtype | None = None) -> TorchBackend:
-        """Load the EMA weights of a training checkpoint (``vps.model.checkpoint.load_for_inference``)."""
+    def from_checkpoint(cls, path: str | Path, device: str | None = None,
+                        precision: str | None = None) -> TorchBackend:
+        """The EMA weights of a training checkpoint (:func:`vps.model.checkpoint.load_for_inference`).
+
+        ``device``: default CUDA if available; ``precision``: autocast ``fp16``/``bf16``/``fp32`` (default
+        bf16 on CUDA, fp32 on the CPU).
+        """
         from vps.model.checkpoint import load_for_inference
 
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        precision = precision or ("bf16" if device.startswith("cuda") else "fp32")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}")
         model, _, _ = load_for_inference(path, device)
-        return cls(model, amp_dtype)
+        return cls(model, PRECISIONS[precision])
+
+    def sync(self) -> None:
+        """Wait for the device (stage timing); nothing to wait for on the CPU."""
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
 
     def _amp(self) -> Any:
         # cache off: PyTorch requires it for autocast regions that are captured into CUDA graphs
@@ -63,3 +81,15 @@ class TorchBackend:
         if isinstance(array, torch.Tensor):
             return np.ascontiguousarray(array.detach().cpu().numpy())
         return np.asarray(array)
+
+
+def checkpoint_program(path: str | Path, steps: int | None = None, warm_steps: int | None = None,
+                       warm_time: float | None = None) -> FrameProgram:
+    """The :class:`~vps.program.FrameProgram` of a checkpoint (:func:`vps.model.program.frame_program`):
+    ``steps`` cold denoiser calls (default: the config's ``diffusion.steps``), the config's warm start."""
+    from vps.model.checkpoint import load_checkpoint
+    from vps.model.program import frame_program
+
+    ckpt = load_checkpoint(path)
+    return frame_program(ckpt.typed_config(path), ckpt.typed_meta(), ckpt.bit_layout(), steps, warm_steps,
+                         warm_time)

@@ -1,4 +1,4 @@
-"""Torch analog bits agree with the numpy layout of vps.bits and round-trip every class/instance id."""
+"""vps.bits on tensors equals vps.bits on NumPy arrays (one implementation) and round-trips every id."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from vps import bits as npbits
-from vps.model.bits import BitLayout, bits_to_panoptic, panoptic_to_bits, split_panoptic
+from vps.bits import BitLayout, bits_to_panoptic, panoptic_to_bits, split_panoptic
 
 
 def _all_ids(divisor: int = 1000) -> np.ndarray:

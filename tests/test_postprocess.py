@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from vps.model.postprocess import postprocess_panoptic
+from vps.postprocess import postprocess_panoptic
 
 THINGS = (11, 13)
 

@@ -1,0 +1,29 @@
+"""A checkpoint's frame program: what the exporter writes and what vps-predict / training evaluation run."""
+
+from __future__ import annotations
+
+import pytest
+
+from vps.bits import BitLayout
+from vps.config import load_config
+from vps.data.meta import KITTI_STEP
+from vps.model.program import FAMILY, frame_program
+
+
+def test_frame_program_of_the_tiny_preset() -> None:
+    config = load_config("configs/tiny.yaml")
+    program = frame_program(config, KITTI_STEP, BitLayout(), steps=2)
+    assert program.family == FAMILY == "pix2seq_d" and program.preset == config.name
+    assert program.input_size == tuple(config.model.image_size)
+    assert program.mask_size == (config.model.image_size[0] // 2, config.model.image_size[1] // 2)
+    assert program.sampler.cold.steps == 2
+    assert program.sampler.warm.steps == config.diffusion.warm_start_steps
+    assert (program.min_instance_area, program.min_part_area) == (config.diffusion.min_instance_area,
+                                                                 config.diffusion.min_part_area)
+    default = frame_program(config, KITTI_STEP, BitLayout())
+    assert default.sampler.cold.steps == config.diffusion.steps
+    bigger = frame_program(config, KITTI_STEP, BitLayout(), input_size=(192, 640))
+    assert bigger.mask_size == (96, 320)
+    assert program.with_postprocess(min_part_area=0).min_part_area == 0
+    with pytest.raises(ValueError, match="mask stride"):
+        frame_program(config, KITTI_STEP, BitLayout(), input_size=(97, 320))

@@ -1,0 +1,120 @@
+"""Pix2Seq-D's frame program: encode, context, ``steps`` denoiser calls with DDIM moves, decode.
+
+Per frame, with ``h x w`` the mask size and ``nb = 16`` analog bits:
+
+1. the noise ``[1, nb, h, w]`` is drawn first (:class:`NoiseSource`, seeded, restarted with every sequence:
+   the same frames and seed give the same noise on every backend);
+2. ``feats = encoder(image)``; ``ctx = context(cond, feats)`` with ``cond [1, 2 * nb, h, w]`` the analog bits
+   of the two previous cleaned predictions (t-1, then t-2; zeros where there is none);
+3. ``x`` starts as the noise (cold plan) or, from the second frame of a sequence with the warm start, as the
+   previous prediction's bits noised to the warm plan's signal level ``g``:
+   ``sqrt(g) * bits + sqrt(1 - g) * noise``;
+4. for each call ``i`` of the plan: ``logits = denoiser(x, ctx, gamma_i)``; unless it is the last call, the
+   x0 estimate is the softmax expectation of the bits (:func:`vps.kernels.expected_bits`) and
+   ``x = a_i * x0 + b_i * x`` with the plan's precomputed coefficients;
+5. the ids of the last logits (:func:`vps.kernels.decode_panoptic`), ``int32 [1, h, w]``, stay on the
+   backend's device for post-processing.
+
+The plans' gammas and coefficients come from the :class:`~vps.program.FrameProgram` (the manifest): no
+schedule algebra runs here. Arithmetic uses operators NumPy arrays and torch tensors share, so the program
+runs on host arrays (ONNX Runtime) and device tensors (TensorRT, PyTorch) alike. Torch-free.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from vps.bits import NUM_COND_FRAMES, panoptic_to_bits
+from vps.runtime.family import FrameModel
+
+
+class NoiseSource:
+    """Standard-normal float32 noise from ``numpy.random.default_rng(seed)``; :meth:`reset` restarts it."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = int(seed)
+        self._rng = np.random.default_rng(self.seed)
+
+    def reset(self) -> None:
+        self._rng = np.random.default_rng(self.seed)
+
+    def __call__(self, shape: Sequence[int]) -> np.ndarray:
+        return self._rng.standard_normal(tuple(shape), dtype=np.float32)
+
+
+@dataclass
+class DiffusionCarry:
+    """What Pix2Seq-D carries between frames: ``prev_bits float32 [2, nb, h, w]`` (index 0 = t-1, 1 = t-2;
+    a missing frame is zeros, what the model saw for a dropped conditioning in training), ``None`` before
+    the first frame. The warm-start sample is ``prev_bits[:1]``."""
+
+    prev_bits: np.ndarray | None = None
+
+    def push(self, bits: np.ndarray) -> None:
+        """Make ``bits`` (``float [nb, h, w]``, the frame just predicted) the t-1 conditioning."""
+        bits = np.asarray(bits, np.float32)
+        if bits.ndim != 3:
+            raise ValueError(f"bits must be [num_bits, h, w], got shape {bits.shape}")
+        if self.prev_bits is None:
+            self.prev_bits = np.zeros((NUM_COND_FRAMES, *bits.shape), np.float32)
+        elif self.prev_bits.shape[1:] != bits.shape:
+            raise ValueError(f"bits shape {bits.shape} differs from the stream's {self.prev_bits.shape[1:]}; "
+                             f"start a new sequence first")
+        else:
+            self.prev_bits[1] = self.prev_bits[0]
+        self.prev_bits[0] = bits
+
+
+class Pix2SeqDFrame(FrameModel):
+    """The diffusion family (see the module docstring)."""
+
+    family = "pix2seq_d"
+    graphs = ("encoder", "context", "denoiser")
+
+    def __init__(self, program: Any, calls: Any, seed: int = 0, warm_start: bool = True) -> None:
+        super().__init__(program, calls, seed, warm_start)
+        self.layout = program.layout
+        self.noise = NoiseSource(seed)
+        self.plans = {False: program.sampler.cold, True: program.sampler.warm}
+        be = calls.backend  # per-call gammas uploaded once (no host->device copy inside the loop)
+        self._gammas = {warm: [be.asarray(np.full((1,), g, np.float32)) for g in plan.gammas]
+                        for warm, plan in self.plans.items()}
+        h, w = program.mask_size
+        self._zeros_cond = np.zeros((1, NUM_COND_FRAMES * self.layout.num_bits, h, w), np.float32)
+
+    def new_carry(self) -> DiffusionCarry:
+        self.noise.reset()
+        return DiffusionCarry()
+
+    def warm(self, carry: DiffusionCarry) -> bool:
+        return self.warm_start and carry.prev_bits is not None
+
+    def infer(self, x: np.ndarray, carry: DiffusionCarry) -> Any:
+        from vps.kernels import decode_panoptic, expected_bits
+
+        call, be, warm = self.calls, self.calls.backend, self.warm(carry)
+        h, w = self.program.mask_size
+        noise = self.noise((1, self.layout.num_bits, h, w))  # drawn first: same order on every backend
+        cond = self._zeros_cond if carry.prev_bits is None else carry.prev_bits.reshape(1, -1, h, w)
+        feats = call("encoder", be.asarray(x))  # [1, C, h, w]
+        ctx = call("context", be.asarray(cond), feats)
+        plan, gammas = self.plans[warm], self._gammas[warm]
+        x_t = be.asarray(noise)
+        if warm:
+            assert carry.prev_bits is not None and plan.start_gamma is not None
+            g = plan.start_gamma
+            x_t = be.asarray(carry.prev_bits[:1]) * math.sqrt(g) + x_t * math.sqrt(1.0 - g)
+        logits = None
+        for i, (gamma, (a, b)) in enumerate(zip(gammas, plan.coefficients, strict=True)):
+            logits = call("denoiser", x_t, ctx, gamma, stage=f"denoise_{i}")  # [1, 512, h, w]
+            if i + 1 < plan.steps:
+                x_t = expected_bits(logits, self.layout.scale) * a + x_t * b  # [1, nb, h, w]
+        return decode_panoptic(logits, None, self.layout.label_divisor)  # int32 [1, h, w]
+
+    def observe(self, ids: np.ndarray, carry: DiffusionCarry) -> None:
+        carry.push(panoptic_to_bits(ids, self.layout))  # [nb, h, w]: t-1 <- this frame
