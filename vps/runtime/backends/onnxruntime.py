@@ -1,10 +1,17 @@
 """ONNX Runtime backend (torch-free): one ``InferenceSession`` per exported graph, CPU or CUDA.
 
-Arrays are NumPy arrays on the host. On CUDA (``device="cuda"``, needs ``onnxruntime-gpu``) the backend
-uses IO binding so the per-frame context stays on the GPU across the ``steps`` denoiser calls: ``context``
-returns ``OrtValue``s bound to the device and ``denoise`` binds them as inputs, so only ``x_t`` goes up and
-the logits come down per step. On the CPU plain ``run`` is as fast (IO binding can be forced with
-``io_binding=True``, which the tests use to exercise that path without a GPU).
+Arrays are NumPy arrays on the host. ONNX Runtime falls back to the CPU, with only a log line, when
+the CUDA provider's libraries (CUDA, cuDNN) fail to load, and ``get_available_providers()`` does not
+see that: on CUDA each session's actual providers (``get_providers()``) are checked, and a session
+without the CUDA provider is refused with one line naming the graph; its run-time fallback is disabled
+(``disable_fallback()``), so a CUDA backend never runs on the CPU unnoticed. The providers each session
+really uses are in :attr:`OnnxRuntimeBackend.session_providers`.
+
+On CUDA (``device="cuda"``, needs ``onnxruntime-gpu``) the backend uses IO binding so the per-frame
+context stays on the GPU across the ``steps`` denoiser calls: ``context`` returns ``OrtValue``s bound to
+the device and ``denoise`` binds them as inputs, so only ``x_t`` goes up and the logits come down per
+step. On the CPU plain ``run`` is as fast (IO binding can be forced with ``io_binding=True``, which the
+tests use to exercise that path without a GPU).
 """
 
 from __future__ import annotations
@@ -72,14 +79,17 @@ class OnnxRuntimeBackend:
         if threads > 0:
             opts.intra_op_num_threads = threads
         self.sessions: dict[str, Any] = {}
+        self.session_providers: dict[str, list[str]] = {}  # graph -> providers the session really uses
         for name in (ENCODER, CONTEXT, DENOISER):
             spec = manifest.graph(name)
             if spec.engine != "onnx":
                 raise ValueError(f"graph {name!r} is a {spec.engine!r} file ({spec.file}); "
                                  f"the ONNX Runtime backend runs ONNX graphs")
-            self.sessions[name] = ort.InferenceSession(str(Path(folder) / spec.file), sess_options=opts,
-                                                       providers=self.providers)
-            _check_io(self.sessions[name], spec)
+            session = ort.InferenceSession(str(Path(folder) / spec.file), sess_options=opts,
+                                           providers=self.providers)
+            self.session_providers[name] = _check_providers(session, spec, device)
+            _check_io(session, spec)
+            self.sessions[name] = session
         self.ctx_names = tuple(t.name for t in manifest.graph(CONTEXT).outputs)
         self._ort_device = "cuda" if device == "cuda" else "cpu"
 
@@ -125,6 +135,19 @@ class OnnxRuntimeBackend:
 
     def _host(self, value: Any) -> np.ndarray:
         return value if isinstance(value, np.ndarray) else np.asarray(value.numpy())
+
+
+def _check_providers(session: Any, spec: GraphSpec, device: str) -> list[str]:
+    """The session's actual providers; on CUDA, refuse a session that fell back to the CPU."""
+    actual = list(session.get_providers())
+    if device == "cuda":
+        if "CUDAExecutionProvider" not in actual:
+            raise BackendUnavailableError(
+                f"{spec.file}: ONNX Runtime fell back to the CPU (session providers: {', '.join(actual)}): "
+                f"the CUDA provider failed to load, see its error above (CUDA/cuDNN libraries that "
+                f"onnxruntime-gpu needs); use --device cpu to run on the CPU deliberately")
+        session.disable_fallback()  # no silent switch to the CPU at run time either
+    return actual
 
 
 def _check_io(session: Any, spec: GraphSpec) -> None:
