@@ -8,15 +8,15 @@ a stage that no longer fits is skipped and says so):
 3. ``r50-checkpoint`` + ``r50-onnx``: an untrained r50 (random weights: latency only), exported to fp16
    ONNX with 2 steps at 384x1248 (no verification: the weights are random);
 4. ``torch-graphs`` / ``torch-eager``: ``vps-bench`` on the torch CUDA backend with and without CUDA graphs;
-5. ``ort-cuda``: ``vps-bench`` on ONNX Runtime's CUDA provider, if onnxruntime-gpu is installed;
-6. ``trt-export`` + ``tensorrt``: TensorRT fp16 engines and ``vps-bench`` on them, if ``tensorrt`` imports.
+5. ``trt-export`` + ``tensorrt``: TensorRT fp16 engines and ``vps-bench`` on them, if ``tensorrt`` imports;
+6. ``ort-cuda``: ``vps-bench`` on ONNX Runtime's CUDA provider, if onnxruntime-gpu is installed.
 
 Writes ``OUT/gpu_check.json`` (machine, versions, each stage's command, status, seconds, log file and key
 figures) and prints a short table (also ``OUT/gpu_check.txt``). Without a CUDA GPU it says so in one line
 and exits 0; ``--dry-run`` prints and records the plan without running anything, checking every planned
 command line against its tool's argument parser (so a typo surfaces before the GPU time is spent).
 
-    python benchmarks/gpu_check.py [--out DIR] [--budget 480] [--frames 300] [--dry-run]
+    python benchmarks/gpu_check.py [--out DIR] [--budget 480] [--frames 200] [--dry-run]
 """
 
 from __future__ import annotations
@@ -70,22 +70,22 @@ def plan(out: Path, frames: int) -> list[Stage]:
     """The stages, in priority order."""
     ckpt, onnx16, trt16 = out / "r50_untrained.pt", out / "r50_onnx16", out / "r50_trt16"
     return [
-        Stage("gpu-tests", 90, [PY, "-m", "pytest", "-q", "-m", "gpu", "-p", "no:cacheprovider", "tests"]),
-        Stage("kernels", 75, [PY, str(ROOT / "benchmarks" / "kernels.py"), "--sweep", "--repeats", "100",
+        Stage("gpu-tests", 60, [PY, "-m", "pytest", "-q", "-m", "gpu", "-p", "no:cacheprovider", "tests"]),
+        Stage("kernels", 60, [PY, str(ROOT / "benchmarks" / "kernels.py"), "--sweep", "--repeats", "100",
                               "--json", str(out / "kernels.json")], json_out="kernels.json"),
-        Stage("r50-checkpoint", 60, fn=lambda: make_untrained(ROOT / "configs" / "r50.yaml", ckpt)),
-        Stage("r50-onnx", 120, export_cmd(ckpt, onnx16, "onnx"), needs="r50-checkpoint"),
-        Stage("torch-graphs", 50, bench_cmd(onnx16, ckpt, "torch", out / "torch_graphs.json", frames,
+        Stage("r50-checkpoint", 45, fn=lambda: make_untrained(ROOT / "configs" / "r50.yaml", ckpt)),
+        Stage("r50-onnx", 150, export_cmd(ckpt, onnx16, "onnx"), needs="r50-checkpoint"),
+        Stage("torch-graphs", 45, bench_cmd(onnx16, ckpt, "torch", out / "torch_graphs.json", frames,
                                             "--precision", "fp16"), needs="r50-onnx",
               json_out="torch_graphs.json"),
-        Stage("torch-eager", 50, bench_cmd(onnx16, ckpt, "torch", out / "torch_eager.json", frames,
+        Stage("torch-eager", 45, bench_cmd(onnx16, ckpt, "torch", out / "torch_eager.json", frames,
                                            "--precision", "fp16", "--no-cuda-graph"), needs="r50-onnx",
               json_out="torch_eager.json"),
-        Stage("ort-cuda", 50, bench_cmd(onnx16, ckpt, "onnxruntime", out / "ort_cuda.json", frames),
-              needs="r50-onnx", when="ort-cuda", json_out="ort_cuda.json"),
         Stage("trt-export", 150, export_cmd(ckpt, trt16, "trt"), needs="r50-checkpoint", when="tensorrt"),
-        Stage("tensorrt", 50, bench_cmd(trt16, ckpt, "tensorrt", out / "tensorrt.json", frames),
+        Stage("tensorrt", 45, bench_cmd(trt16, ckpt, "tensorrt", out / "tensorrt.json", frames),
               needs="trt-export", when="tensorrt", json_out="tensorrt.json"),
+        Stage("ort-cuda", 45, bench_cmd(onnx16, ckpt, "onnxruntime", out / "ort_cuda.json", frames),
+              needs="r50-onnx", when="ort-cuda", json_out="ort_cuda.json"),
     ]
 
 
@@ -199,7 +199,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=Path("gpu_check_out"), help="output folder (created)")
     p.add_argument("--budget", type=int, default=480, help="seconds for the whole check (default 480)")
-    p.add_argument("--frames", type=int, default=300, help="timed frames per vps-bench stage (default 300)")
+    p.add_argument("--frames", type=int, default=200, help="timed frames per vps-bench stage (default 200)")
     p.add_argument("--dry-run", action="store_true", help="print and record the plan, run nothing")
     args = p.parse_args(argv)
     if args.budget < 60 or args.frames < 10:

@@ -42,7 +42,7 @@ def test_dry_run_plans_every_stage_with_valid_commands(repo_root: Path, tmp_path
     report = json.loads((tmp_path / "gpu_check.json").read_text())
     names = [s["name"] for s in report["stages"]]
     assert names == ["gpu-tests", "kernels", "r50-checkpoint", "r50-onnx", "torch-graphs", "torch-eager",
-                     "ort-cuda", "trt-export", "tensorrt"]
+                     "trt-export", "tensorrt", "ort-cuda"]
     assert report["dry_run"] and report["plan_problems"] == [] and report["budget_s"] == 480
     for s in report["stages"]:
         assert s["status"] == "planned" or s["status"].startswith("skipped (no ")
