@@ -175,3 +175,16 @@ def test_import_tensorrt_explains_how_to_install(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(BackendUnavailableError, match=r'pip install "vps-toolkit\[trt\]"') as e:
         import_tensorrt()
     assert "\n" not in str(e.value)
+
+
+def test_a_failed_enqueue_during_capture_names_the_shapes(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    ops = FakeCudaOps()
+    manifest, folder, trt = engines(tmp_path, ops=ops)
+    monkeypatch.setitem(sys.modules, "tensorrt", trt)
+    backend = TensorRTBackend(manifest, folder, cuda_graph=True, ops=ops)
+    ctx = backend.context(_rand(1, 32, 8, 12), _rand(1, 4, 8, 12))
+    trt.state.fail = {"execute_async_v3"}
+    with pytest.raises(RuntimeError, match=r"^denoiser: TensorRT execute_async_v3 failed \(CUDA graph "
+                                           r"for shapes \(\('ctx0', \(1, 8, 8, 12\)\)"):
+        backend.denoise(_rand(1, 16, 8, 12), ctx, _rand(1))

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Hashable, Mapping
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
@@ -105,3 +106,28 @@ def test_module_imports_without_torch() -> None:
             "import vps.runtime.backends.cuda_graph as m\n"
             "assert m.GraphCache and 'torch' not in [k for k, v in sys.modules.items() if v is not None]")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_frame_style_use_shared_buffers_host_feeds_and_two_warmups() -> None:
+    """How FrameGraphs maps onto the cache: key = warm start or not, one set of input buffers for both
+    keys, NumPy feeds copied in per frame, two eager warm-ups (Triton compiles on the first)."""
+    ops = FakeCudaOps()
+    shared = {"image": ops.empty((1, 4), torch.float32), "x_init": ops.empty((1, 4), torch.float32)}
+    runs: dict[bool, int] = {False: 0, True: 0}
+
+    def setup(warm: Hashable, feeds: Mapping[str, Any]) -> Prepared:
+        out = ops.empty((1, 4), torch.float32)
+
+        def body(stream: int) -> Any:
+            runs[bool(warm)] += 1
+            ops.submit(lambda: out.copy_(shared["image"] + (shared["x_init"] if warm else 0)))
+            return out
+
+        return Prepared(shared, body)
+
+    cache = GraphCache(setup, ops, warmup=2)
+    image, x_init = np.full((1, 4), 2.0, np.float32), np.full((1, 4), 0.5, np.float32)
+    np.testing.assert_allclose(cache.run(False, {"image": image}).numpy(), image)
+    np.testing.assert_allclose(cache.run(True, {"image": image, "x_init": x_init}).numpy(), image + x_init)
+    np.testing.assert_allclose(cache.run(False, {"image": 2 * image}).numpy(), 2 * image)
+    assert runs == {False: 3, True: 3} and len(cache) == 2  # 2 warm-ups + 1 capture each, then replays
