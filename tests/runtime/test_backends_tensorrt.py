@@ -1,5 +1,9 @@
-"""TensorRT backend plumbing against a fake ``tensorrt`` module (no GPU here): I/O discovery, shapes,
-addresses, profile errors, and the version / compute-capability check at load."""
+"""TensorRT backend against the strict fake ``tensorrt`` and a CPU CUDA double (no GPU here).
+
+The fake engines are the handmade graphs' contracts (``tiny_manifest``): shapes follow the inputs, every
+enqueue really reads its inputs at their addresses and writes ``out[b] = sum_i mean(input_i[b])``, and
+every documented failure value can be forced, so each check of the backend is exercised.
+"""
 
 from __future__ import annotations
 
@@ -11,40 +15,141 @@ import pytest
 import torch
 
 from tests.export import fake_tensorrt
+from tests.runtime.fake_cuda import FakeCudaOps, aligned_empty
 from tests.runtime.test_backends import tiny_manifest
 from vps.runtime.backends.base import BackendUnavailableError
-from vps.runtime.backends.tensorrt import TrtGraph, check_engine_compat, import_tensorrt
+from vps.runtime.backends.tensorrt import TensorRTBackend, TrtGraph, check_engine_compat, import_tensorrt
+from vps.runtime.manifest import Manifest
+
+VERSION = "10.3.0"
 
 
-def _graph() -> TrtGraph:
-    trt = fake_tensorrt.make()
-    return TrtGraph(trt, b"ENGINE", "denoiser", lambda shape, dtype: torch.zeros(shape, dtype=dtype),
-                    lambda: 7)
+def _profile(dims: tuple, lo: int, hi: int, hw: tuple[int, int] = (16, 24)) -> list[list[int]]:
+    def at(batch: int) -> list[int]:
+        out = []
+        for d in dims:
+            axis, _, div = str(d).partition("/")
+            out.append(batch if d == "batch" else d if isinstance(d, int)
+                       else hw[axis == "width"] // int(div or 1))
+        return out
+
+    return [at(lo), at(lo), at(hi)]
 
 
-def test_run_sets_shapes_addresses_and_enqueues_on_the_stream() -> None:
-    g = _graph()
-    assert g.inputs == ["x_t", "gamma"] and g.outputs == ["logits"] and g.dtypes["logits"] == torch.float32
-    feeds = {"x_t": torch.zeros(2, 16, 8, 12), "gamma": torch.ones(2)}
-    out = g.run(feeds)
-    ctx = g.context
-    assert ctx.shapes == {"x_t": (2, 16, 8, 12), "gamma": (2,)}
-    assert out["logits"].shape == (2, 512, 8, 12)
-    assert ctx.addresses == {"x_t": feeds["x_t"].data_ptr(), "gamma": feeds["gamma"].data_ptr(),
-                             "logits": out["logits"].data_ptr()}
-    assert ctx.executed == [7]
+def engines(tmp_path: Path, version: str = VERSION, **make: object) -> tuple[Manifest, Path, object]:
+    """The handmade graphs as fake engines (batch 1..4 at 16x24) and a manifest listing them."""
+    folder = tmp_path / "art"
+    manifest = tiny_manifest(folder)
+    trt = fake_tensorrt.make(version, manifest.graphs, ops=make.get("ops"))
+    graphs = []
+    for g in manifest.graphs:
+        ins = [(t.name, t.shape, t.dtype) for t in g.inputs]
+        outs = [(t.name, t.shape, t.dtype) for t in g.outputs]
+        profile = {t.name: _profile(t.shape, 1, 4) for t in g.inputs}
+        plan = fake_tensorrt.plan_bytes(trt.state, g.name, ins, outs, profile)
+        (folder / f"{g.name}.engine").write_bytes(plan)
+        graphs.append(replace(g, engine="trt", file=f"{g.name}.engine"))
+    manifest = replace(manifest, graphs=tuple(graphs), versions={"tensorrt": version},
+                       compute_capability="9.0")
+    return manifest, folder, trt
 
 
-def test_bad_inputs_are_refused_with_the_profile() -> None:
-    g = _graph()
-    with pytest.raises(ValueError, match=r"outside the engine's profile \(min \(1, 16, 8, 8\), max \(4, 16"):
-        g.run({"x_t": torch.zeros(5, 16, 8, 8), "gamma": torch.ones(5)})
-    with pytest.raises(ValueError, match="missing inputs"):
-        g.run({"x_t": torch.zeros(1, 16, 8, 8)})
-    with pytest.raises(ValueError, match="float32"):
-        g.run({"x_t": torch.zeros(1, 16, 8, 8, dtype=torch.float16), "gamma": torch.ones(1)})
-    with pytest.raises(ValueError, match="could not deserialise"):
-        TrtGraph(fake_tensorrt.make(), b"garbage", "encoder", torch.zeros, lambda: 0)
+@pytest.fixture()
+def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[TensorRTBackend, object, FakeCudaOps]:
+    ops = FakeCudaOps()
+    manifest, folder, trt = engines(tmp_path, ops=ops)
+    monkeypatch.setitem(sys.modules, "tensorrt", trt)
+    return TensorRTBackend(manifest, folder, ops=ops), trt, ops
+
+
+def _rand(*shape: int) -> torch.Tensor:
+    t = aligned_empty(shape, torch.float32)
+    return t.copy_(torch.randn(shape))
+
+
+def _means(*tensors: torch.Tensor) -> torch.Tensor:
+    return sum(t.reshape(t.shape[0], -1).double().mean(1) for t in tensors).float()
+
+
+def test_calls_run_on_the_backends_own_stream_ordered_with_the_caller(setup: tuple) -> None:
+    backend, trt, ops = setup
+    image = _rand(2, 3, 16, 24)
+    feats = backend.encode(image)
+    assert feats.shape == (2, 4, 8, 12)
+    torch.testing.assert_close(feats[:, 0, 0, 0], _means(image))  # the engine read the image's address
+    own = backend.stream
+    assert own.handle != 0 and trt.state.default_stream_syncs == 0
+    assert [c.enqueues for c in trt.state.contexts] == [[own.handle], [], []]
+    waits = [e for e in ops.timeline if e[0] == "wait"]
+    assert waits == [("wait", own, ops.default), ("wait", ops.default, own)]
+
+
+def test_every_failure_value_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ops = FakeCudaOps()
+    manifest, folder, trt = engines(tmp_path, ops=ops)
+    monkeypatch.setitem(sys.modules, "tensorrt", trt)
+    trt.state.fail.add("create_execution_context")
+    with pytest.raises(RuntimeError, match="^encoder: TensorRT could not create an execution context"):
+        TensorRTBackend(manifest, folder, ops=ops)
+    trt.state.fail.clear()
+    backend = TensorRTBackend(manifest, folder, ops=ops)
+    cases = {"set_input_shape": r"^encoder.image: TensorRT refused shape \(1, 3, 16, 24\)",
+             "set_tensor_address": r"^encoder.image: TensorRT set_tensor_address\(0x[0-9a-f]+\) failed",
+             "execute_async_v3": r"^encoder: TensorRT execute_async_v3 failed"}
+    for call, message in cases.items():
+        trt.state.fail = {call}
+        with pytest.raises((RuntimeError, ValueError), match=message) as e:
+            backend.encode(_rand(1, 3, 16, 24))
+        assert "\n" not in str(e.value)
+    trt.state.fail = set()
+    trt.state.fail.add("deserialize_cuda_engine")
+    with pytest.raises(ValueError, match="encoder: TensorRT could not deserialise the engine"):
+        TensorRTBackend(manifest, folder, ops=ops)
+
+
+def test_shapes_outside_the_profile_and_uninferable_outputs(setup: tuple) -> None:
+    backend, _, _ = setup
+    with pytest.raises(ValueError, match=r"encoder.image: TensorRT refused shape \(5, 3, 16, 24\) .*min "
+                                         r"\(1, 3, 16, 24\), max \(4, 3, 16, 24\)"):
+        backend.encode(_rand(5, 3, 16, 24))
+    ctx = [_rand(2, 8, 8, 12), _rand(2, 8, 4, 6)]
+    with pytest.raises(RuntimeError, match=r"denoiser.logits: TensorRT cannot infer the output shape"):
+        backend.denoise(_rand(2, 16, 8, 12), ctx, _rand(1))  # gamma's batch contradicts x_t's
+
+
+def test_addresses_must_be_256_byte_aligned(setup: tuple) -> None:
+    backend, trt, ops = setup
+    graph: TrtGraph = backend.graphs["encoder"]
+    view = aligned_empty((1 * 3 * 16 * 24 + 1,), torch.float32)[1:].view(1, 3, 16, 24)  # 4 bytes off
+    view.copy_(torch.randn(1, 3, 16, 24))
+    with pytest.raises(ValueError, match=r"encoder.image: address 0x[0-9a-f]+ is not 256-byte aligned"):
+        graph.set_inputs({"image": view})
+    torch.testing.assert_close(backend.encode(view)[:, 0, 0, 0], _means(view))  # the backend copies it once
+
+
+def test_cuda_graphs_capture_per_shape_on_own_contexts_and_bind_context_once_per_frame(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ops = FakeCudaOps()
+    manifest, folder, trt = engines(tmp_path, ops=ops)
+    monkeypatch.setitem(sys.modules, "tensorrt", trt)
+    eager = TensorRTBackend(manifest, folder, ops=ops)
+    graphs = TensorRTBackend(manifest, folder, cuda_graph=True, ops=ops)
+    for batch in (2, 1, 2):  # two shapes, the first one again
+        for _ in range(2):  # frames
+            ctx = graphs.context(_rand(batch, 32, 8, 12), _rand(batch, 4, 8, 12))
+            for _ in range(3):  # denoiser steps
+                x_t, gamma = _rand(batch, 16, 8, 12), _rand(batch)
+                torch.testing.assert_close(graphs.denoise(x_t, ctx, gamma), eager.denoise(x_t, ctx, gamma))
+    assert len(graphs.steps) == 2
+    step_contexts = [c.prepared.state for c in graphs.steps.captures.values()]
+    assert len({id(c) for c in step_contexts}) == 2 and graphs.graphs["denoiser"].context not in step_contexts
+    assert graphs.steps.copies == {"x_t": 18, "gamma": 18, "ctx0": 6, "ctx1": 6}  # ctx: once per frame
+    assert trt.state.default_stream_syncs == 0
+
+
+def test_one_logger_for_all_engines(setup: tuple) -> None:
+    _, trt, _ = setup
+    assert len(trt.state.loggers) == 1
 
 
 def test_engines_must_match_tensorrt_version_and_gpu(tmp_path: Path) -> None:
@@ -56,8 +161,30 @@ def test_engines_must_match_tensorrt_version_and_gpu(tmp_path: Path) -> None:
         check_engine_compat(manifest, "10.3.0", "9.0")
 
 
+def test_tensorrt_11_engines_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ops = FakeCudaOps()
+    manifest, folder, trt = engines(tmp_path, "11.1.0", ops=ops)
+    monkeypatch.setitem(sys.modules, "tensorrt", trt)
+    image = _rand(1, 3, 16, 24)
+    torch.testing.assert_close(TensorRTBackend(manifest, folder, ops=ops).encode(image)[:, 0, 0, 0],
+                               _means(image))
+
+
 def test_import_tensorrt_explains_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "tensorrt", None)
     with pytest.raises(BackendUnavailableError, match=r'pip install "vps-toolkit\[trt\]"') as e:
         import_tensorrt()
     assert "\n" not in str(e.value)
+
+
+def test_a_failed_enqueue_during_capture_names_the_shapes(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    ops = FakeCudaOps()
+    manifest, folder, trt = engines(tmp_path, ops=ops)
+    monkeypatch.setitem(sys.modules, "tensorrt", trt)
+    backend = TensorRTBackend(manifest, folder, cuda_graph=True, ops=ops)
+    ctx = backend.context(_rand(1, 32, 8, 12), _rand(1, 4, 8, 12))
+    trt.state.fail = {"execute_async_v3"}
+    with pytest.raises(RuntimeError, match=r"^denoiser: TensorRT execute_async_v3 failed \(CUDA graph "
+                                           r"for shapes \(\('ctx0', \(1, 8, 8, 12\)\)"):
+        backend.denoise(_rand(1, 16, 8, 12), ctx, _rand(1))

@@ -123,6 +123,38 @@ def test_torch_backend_without_tracking_gives_the_models_ids(exported: Exported)
         np.testing.assert_array_equal(a.track_ids, a.panoptic % 1000)
 
 
+def test_whole_frame_cuda_graph_path_on_the_cpu_double(exported: Exported) -> None:
+    # the torch backend's frame capture (GraphCache with a CPU stand-in for CUDA): the captured frame is the
+    # eager frame, host inputs are copied into static buffers, a failed capture warns and runs eagerly
+    from tests.runtime.fake_cuda import FakeCudaOps
+    from vps.model.checkpoint import load_for_inference
+    from vps.runtime.backends.torch import TorchBackend
+
+    model, _, _ = load_for_inference(exported.checkpoint)
+    program = load_manifest(exported.artifacts).program
+    ops = FakeCudaOps()
+    graphed = Segmenter(program, TorchBackend(model, cuda_graph=True, ops=ops), seed=1)
+    eager = Segmenter(program, TorchBackend(model), seed=1)
+    image = frames(1)[0]
+    first = graphed.step(image)
+    np.testing.assert_array_equal(first.panoptic, eager.step(image).panoptic)
+    assert "device" in first.timings
+    kinds = [e[0] for e in ops.timeline]
+    assert kinds.count("capture") == 1 and kinds.count("replay") == 1 and kinds.count("copy") == 3
+
+    class Failing(FakeCudaOps):
+        def capture(self, graph: object, stream: object) -> object:
+            raise RuntimeError("operation not permitted when stream is capturing")
+
+    fallback = Segmenter(program, TorchBackend(model, cuda_graph=True, ops=Failing()), seed=1)
+    with pytest.warns(RuntimeWarning, match="CUDA-graph capture failed"):
+        np.testing.assert_array_equal(fallback.step(image).panoptic, first.panoptic)
+    with pytest.raises(ValueError, match="CUDA device"):
+        TorchBackend(model, cuda_graph=True)
+    with pytest.raises(ValueError, match="cuda_graph"):
+        Segmenter.load(exported.artifacts, backend="onnxruntime", cuda_graph=True)
+
+
 def test_torch_backend_uses_recorded_checkpoint(exported: Exported, tmp_path: Path) -> None:
     manifest = load_manifest(exported.artifacts)
     assert manifest.checkpoint is not None and Path(manifest.checkpoint).is_file()

@@ -40,7 +40,7 @@ class DeployedInfo:
     sync_timing: bool
     min_instance_area: int  # post-processing threshold the runtime applies (mask pixels)
     min_part_area: int  # detached instance parts this big are split off (0 = no splitting)
-    cuda_graph: bool  # TensorRT: the denoiser step replayed as a CUDA graph
+    cuda_graph: bool  # TensorRT: each denoiser step; torch on CUDA: the whole frame replayed as CUDA graphs
     reexported: bool  # made by vps-bench from --checkpoint for a --steps sweep
 
     def to_dict(self) -> dict[str, Any]:
@@ -66,7 +66,7 @@ class DeployedPipeline:
 
         ``precision``: autocast of the torch backend (``fp16``/``bf16``/``fp32``; default bf16 on CUDA, fp32
         on the CPU); other backends run the precision the graphs were exported in. ``cuda_graph``: backend
-        option (TensorRT's denoiser-step replay).
+        option (TensorRT's denoiser-step replay, the torch backend's whole-frame replay; default on CUDA).
         """
         from vps.runtime.backends import resolve_backend
         from vps.runtime.segmenter import Segmenter
@@ -74,9 +74,9 @@ class DeployedPipeline:
         manifest = load_manifest(artifacts)
         kind = resolve_backend(backend, manifest, checkpoint)
         options: dict[str, Any] = {}
-        if kind == "onnxruntime" and threads > 0:
+        if kind in ("onnxruntime", "torch") and threads > 0:
             options["threads"] = threads
-        if kind == "tensorrt" and cuda_graph is not None:
+        if kind in ("tensorrt", "torch") and cuda_graph is not None:
             options["cuda_graph"] = cuda_graph
         seg = Segmenter.load(artifacts, backend=kind, device=device, seed=seed, checkpoint=checkpoint,
                              precision=precision if kind == "torch" else None, rgb=True,
@@ -89,7 +89,7 @@ class DeployedPipeline:
                             engine=manifest.engine if kind != "torch" else "pytorch",
                             precision=graph_precision,
                             **_plan_info(seg.program, warm_start), sync_timing=sync_timing,
-                            cuda_graph=bool(cuda_graph) and kind == "tensorrt", reexported=reexported)
+                            cuda_graph=bool(getattr(seg.backend, "cuda_graph", False)), reexported=reexported)
         return cls(seg, info)
 
     @classmethod

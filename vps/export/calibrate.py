@@ -15,6 +15,7 @@ import numpy as np
 
 from vps.export.verify import run_clips
 from vps.export.verify_data import VERIFY_SEED, synthetic_clips
+from vps.runtime.backends.base import io_names, name_inputs
 from vps.runtime.manifest import Manifest
 from vps.runtime.segmenter import Segmenter
 
@@ -29,18 +30,14 @@ class Recorder:
     """
 
     def __init__(self, manifest: Manifest, to_numpy: Any) -> None:
-        self.names = {g.name: [t.name for t in g.inputs] for g in manifest.graphs}
+        self.io = io_names(manifest.graphs)
         self.to_numpy = to_numpy
-        self.feeds: dict[str, list[dict[str, np.ndarray]]] = {name: [] for name in self.names}
+        self.feeds: dict[str, list[dict[str, np.ndarray]]] = {name: [] for name in self.io}
 
     def __call__(self, graph: str, inputs: tuple[Any, ...], out: Any) -> None:
-        flat = [v for x in inputs for v in (x if isinstance(x, list | tuple) else [x])]
-        names = self.names[graph]
-        if len(flat) != len(names):
-            raise ValueError(f"{graph}: {len(flat)} inputs, the manifest lists {names}")
+        named = name_inputs(self.io[graph][0], inputs)
         # copies: backends may reuse their buffers
-        self.feeds[graph].append({n: np.array(self.to_numpy(v), np.float32) for n, v in zip(names, flat,
-                                                                                          strict=True)})
+        self.feeds[graph].append({n: np.array(self.to_numpy(v), np.float32) for n, v in named.items()})
 
 
 def collect_feeds(manifest: Manifest, folder: str | Path, clips: int = 2, frames: int = 4,

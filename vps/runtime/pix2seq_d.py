@@ -15,6 +15,11 @@ Per frame, with ``h x w`` the mask size and ``nb = 16`` analog bits:
 5. the ids of the last logits (:func:`vps.kernels.decode_panoptic`), ``int32 [1, h, w]``, stay on the
    backend's device for post-processing.
 
+Steps 2-5 are pure device work (:meth:`Pix2SeqDFrame._frame`). A backend that offers ``frame_graphs`` (the
+torch backend on CUDA, ``cuda_graph=True``) captures them as one CUDA graph per plan through the toolkit's
+one mechanism (:class:`vps.runtime.backends.cuda_graph.GraphCache`), and each frame copies the host inputs
+in and replays (stage ``device``); a failed first capture warns and runs eagerly from then on.
+
 The plans' gammas and coefficients come from the :class:`~vps.program.FrameProgram` (the manifest): no
 schedule algebra runs here. Arithmetic uses operators NumPy arrays and torch tensors share, so the program
 runs on host arrays (ONNX Runtime) and device tensors (TensorRT, PyTorch) alike. Torch-free.
@@ -23,6 +28,7 @@ runs on host arrays (ONNX Runtime) and device tensors (TensorRT, PyTorch) alike.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -86,6 +92,9 @@ class Pix2SeqDFrame(FrameModel):
                         for warm, plan in self.plans.items()}
         h, w = program.mask_size
         self._zeros_cond = np.zeros((1, NUM_COND_FRAMES * self.layout.num_bits, h, w), np.float32)
+        self._static: dict[str, Any] | None = None  # CUDA-graph input buffers
+        frame_graphs = getattr(be, "frame_graphs", None)  # whole-frame capture (torch backend on CUDA)
+        self._graphs = frame_graphs(self._setup_graph) if frame_graphs is not None else None
 
     def new_carry(self) -> DiffusionCarry:
         self.noise.reset()
@@ -95,26 +104,68 @@ class Pix2SeqDFrame(FrameModel):
         return self.warm_start and carry.prev_bits is not None
 
     def infer(self, x: np.ndarray, carry: DiffusionCarry) -> Any:
-        from vps.kernels import decode_panoptic, expected_bits
-
-        call, be, warm = self.calls, self.calls.backend, self.warm(carry)
+        warm = self.warm(carry)
         h, w = self.program.mask_size
         noise = self.noise((1, self.layout.num_bits, h, w))  # drawn first: same order on every backend
         cond = self._zeros_cond if carry.prev_bits is None else carry.prev_bits.reshape(1, -1, h, w)
-        feats = call("encoder", be.asarray(x))  # [1, C, h, w]
-        ctx = call("context", be.asarray(cond), feats)
-        plan, gammas = self.plans[warm], self._gammas[warm]
-        x_t = be.asarray(noise)
+        feeds = {"image": x, "cond": cond, "noise": noise}
         if warm:
-            assert carry.prev_bits is not None and plan.start_gamma is not None
+            assert carry.prev_bits is not None
+            feeds["x_init"] = carry.prev_bits[:1]  # [1, nb, h, w]: the previous prediction's bits
+        if self._graphs is not None:
+            ids = self._replay(feeds, warm)
+            if ids is not None:
+                return ids
+        be = self.calls.backend
+        return self._frame({k: be.asarray(v) for k, v in feeds.items()}, warm)
+
+    def _frame(self, feeds: dict[str, Any], warm: bool) -> Any:
+        """The frame's device work on backend arrays -> ids ``int32 [1, h, w]`` (no host reads)."""
+        from vps.kernels import decode_panoptic, expected_bits
+
+        call = self.calls
+        feats = call("encoder", feeds["image"])  # [1, C, h, w]
+        ctx = call("context", feeds["cond"], feats)
+        plan, gammas = self.plans[warm], self._gammas[warm]
+        x_t = feeds["noise"]
+        if warm:
+            assert plan.start_gamma is not None
             g = plan.start_gamma
-            x_t = be.asarray(carry.prev_bits[:1]) * math.sqrt(g) + x_t * math.sqrt(1.0 - g)
+            x_t = feeds["x_init"] * math.sqrt(g) + x_t * math.sqrt(1.0 - g)
         logits = None
         for i, (gamma, (a, b)) in enumerate(zip(gammas, plan.coefficients, strict=True)):
             logits = call("denoiser", x_t, ctx, gamma, stage=f"denoise_{i}")  # [1, 512, h, w]
             if i + 1 < plan.steps:
                 x_t = expected_bits(logits, self.layout.scale) * a + x_t * b  # [1, nb, h, w]
         return decode_panoptic(logits, None, self.layout.label_divisor)  # int32 [1, h, w]
+
+    # ---- CUDA graphs (backends that offer frame_graphs: torch on CUDA) ------------------------------
+    def _setup_graph(self, warm: Any, feeds: Any) -> Any:
+        """One graph per plan (cold, warm) over static input buffers shared by both."""
+        from vps.runtime.backends.cuda_graph import Prepared
+
+        if self._static is None:
+            be, (h, w), nb = self.calls.backend, self.program.mask_size, self.layout.num_bits
+            shapes = {"image": (1, 3, *self.program.input_size), "cond": (1, NUM_COND_FRAMES * nb, h, w),
+                      "noise": (1, nb, h, w), "x_init": (1, nb, h, w)}
+            self._static = {k: be.asarray(np.zeros(s, np.float32)) for k, s in shapes.items()}
+        static = self._static
+        return Prepared(inputs=static, body=lambda _stream: self._frame(static, bool(warm)))
+
+    def _replay(self, feeds: dict[str, np.ndarray], warm: bool) -> Any:
+        """The frame from its CUDA graph (lap ``device``), or None after a failed first capture (warned)."""
+        assert self._graphs is not None
+        try:
+            ids = self._graphs.run(warm, feeds)
+        except RuntimeError as e:
+            if len(self._graphs):  # capture worked before: a real failure
+                raise
+            warnings.warn(f"CUDA-graph capture failed ({str(e).splitlines()[0] if str(e) else e!r}); "
+                          f"running frames eagerly from now on", RuntimeWarning, stacklevel=4)
+            self._graphs = None
+            return None
+        self.calls.timer.lap("device")
+        return ids
 
     def observe(self, ids: np.ndarray, carry: DiffusionCarry) -> None:
         carry.push(panoptic_to_bits(ids, self.layout))  # [nb, h, w]: t-1 <- this frame

@@ -2,7 +2,7 @@
 registry that opens them.
 
 * ``onnxruntime`` (:mod:`.onnxruntime`): exported ONNX graphs on CPU or CUDA; torch-free.
-* ``tensorrt`` (:mod:`.tensorrt`): TensorRT engines on a CUDA GPU (device buffers are torch tensors).
+* ``tensorrt`` (:mod:`.tensorrt`): TensorRT 10.x/11.x engines on a CUDA GPU (torch tensors as buffers).
 * ``torch`` (:mod:`.torch`): the checkpoint's PyTorch module itself (the verification reference, the
   naive baseline, ``vps-predict`` and training's evaluation).
 
@@ -29,6 +29,9 @@ def _open_onnxruntime(folder: Path | None, manifest: Manifest | None, device: st
 
     if folder is None or manifest is None:
         raise ValueError("the onnxruntime backend runs an export folder (artifacts)")
+    if options.pop("cuda_graph", None):
+        raise ValueError("cuda_graph=True: CUDA graphs are an option of TensorRT and of torch on CUDA, "
+                         "not of ONNX Runtime")
     return OnnxRuntimeBackend(manifest, folder, device=device or best_device(), **options)
 
 
@@ -43,13 +46,17 @@ def _open_tensorrt(folder: Path | None, manifest: Manifest | None, device: str |
 
 
 def _open_torch(folder: Path | None, manifest: Manifest | None, device: str | None, checkpoint: Any = None,
-                precision: str | None = None, **options: Any) -> Backend:
+                precision: str | None = None, cuda_graph: bool | None = None, threads: int = 0) -> Backend:
     from vps.runtime.backends.torch import TorchBackend
 
     if checkpoint is None:
         raise ValueError("the torch backend runs the training checkpoint: pass checkpoint=PATH "
                          "(vps-run --checkpoint)")
-    return TorchBackend.from_checkpoint(checkpoint, device, precision, **options)
+    if threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)
+    return TorchBackend.from_checkpoint(checkpoint, device, precision, cuda_graph)
 
 
 # name -> opener(folder, manifest, device, **options); "auto" resolves to one of these.

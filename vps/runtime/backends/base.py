@@ -21,10 +21,27 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-# Graph and tensor names: the contract between the exporter (vps.export.contracts) and every backend.
+# Graph and tensor names, declared once for the exporter's contracts (vps.export.contracts). Backends read
+# the names from the manifest's graph specs instead (io_names), which the exporter wrote from the contracts.
 ENCODER, CONTEXT, DENOISER = "encoder", "context", "denoiser"
 GRAPH_NAMES = (ENCODER, CONTEXT, DENOISER)
 IMAGE, FEATS, COND, X_T, GAMMA, LOGITS = "image", "feats", "cond", "x_t", "gamma", "logits"
+IONames = tuple[tuple[str, ...], tuple[str, ...]]  # (input names, output names) in call order
+
+
+def io_names(graphs: Sequence[Any]) -> dict[str, IONames]:
+    """Graph name -> (input names, output names) in call order, from a manifest's graph specs: the one spec
+    per graph, which the exporter wrote from its contract."""
+    return {g.name: (tuple(t.name for t in g.inputs), tuple(t.name for t in g.outputs)) for g in graphs}
+
+
+def name_inputs(names: Sequence[str], inputs: Sequence[Any]) -> dict[str, Any]:
+    """A graph call's positional inputs keyed by the spec's input ``names`` (a list input, such as the
+    context levels of the denoiser, expands to consecutive names)."""
+    flat = [v for x in inputs for v in (x if isinstance(x, list | tuple) else [x])]
+    if len(flat) != len(names):
+        raise ValueError(f"{len(flat)} inputs for a graph that takes {list(names)}")
+    return dict(zip(names, flat, strict=True))
 
 
 def ctx_names(levels: int) -> tuple[str, ...]:

@@ -1,10 +1,17 @@
 """ONNX Runtime backend (torch-free): one ``InferenceSession`` per exported graph, CPU or CUDA.
 
-Arrays are NumPy arrays on the host. On CUDA (``device="cuda"``, needs ``onnxruntime-gpu``) the backend
-uses IO binding so the per-frame context stays on the GPU across the ``steps`` denoiser calls: ``context``
-returns ``OrtValue``s bound to the device and ``denoise`` binds them as inputs, so only ``x_t`` goes up and
-the logits come down per step. On the CPU plain ``run`` is as fast (IO binding can be forced with
-``io_binding=True``, which the tests use to exercise that path without a GPU).
+Arrays are NumPy arrays on the host. ONNX Runtime falls back to the CPU, with only a log line, when
+the CUDA provider's libraries (CUDA, cuDNN) fail to load, and ``get_available_providers()`` does not
+see that: on CUDA each session's actual providers (``get_providers()``) are checked, and a session
+without the CUDA provider is refused with one line naming the graph; its run-time fallback is disabled
+(``disable_fallback()``), so a CUDA backend never runs on the CPU unnoticed. The providers each session
+really uses are in :attr:`OnnxRuntimeBackend.session_providers`.
+
+On CUDA (``device="cuda"``, needs ``onnxruntime-gpu``) the backend uses IO binding so the per-frame
+context stays on the GPU across the ``steps`` denoiser calls: ``context`` returns ``OrtValue``s bound to
+the device and ``denoise`` binds them as inputs, so only ``x_t`` goes up and the logits come down per
+step. On the CPU plain ``run`` is as fast (IO binding can be forced with ``io_binding=True``, which the
+tests use to exercise that path without a GPU).
 """
 
 from __future__ import annotations
@@ -16,17 +23,11 @@ from typing import Any
 import numpy as np
 
 from vps.runtime.backends.base import (
-    COND,
-    CONTEXT,
-    DENOISER,
-    ENCODER,
-    FEATS,
-    GAMMA,
-    IMAGE,
-    LOGITS,
-    X_T,
+    GRAPH_NAMES,
     BackendUnavailableError,
     check_float32,
+    io_names,
+    name_inputs,
 )
 from vps.runtime.manifest import GraphSpec, Manifest
 
@@ -77,50 +78,57 @@ class OnnxRuntimeBackend:
         if threads > 0:
             opts.intra_op_num_threads = threads
         self.sessions: dict[str, Any] = {}
-        for name in (ENCODER, CONTEXT, DENOISER):
+        self.session_providers: dict[str, list[str]] = {}  # graph -> providers the session really uses
+        for name in GRAPH_NAMES:
             spec = manifest.graph(name)
             if spec.engine != "onnx":
                 raise ValueError(f"graph {name!r} is a {spec.engine!r} file ({spec.file}); "
                                  f"the ONNX Runtime backend runs ONNX graphs")
-            self.sessions[name] = ort.InferenceSession(str(Path(folder) / spec.file), sess_options=opts,
-                                                       providers=self.providers)
-            _check_io(self.sessions[name], spec)
-        self.ctx_names = tuple(t.name for t in manifest.graph(CONTEXT).outputs)
+            session = ort.InferenceSession(str(Path(folder) / spec.file), sess_options=opts,
+                                           providers=self.providers)
+            self.session_providers[name] = _check_providers(session, spec, device)
+            _check_io(session, spec)
+            self.sessions[name] = session
+        self.io = io_names(manifest.graphs)
+        self.ctx_names = self.io["context"][1]
         self._ort_device = "cuda" if device == "cuda" else "cpu"
 
     # ---- the Backend protocol ---------------------------------------------------------------------
     def encode(self, images: np.ndarray) -> np.ndarray:
-        return self.sessions[ENCODER].run([FEATS], {IMAGE: check_float32(images, IMAGE)})[0]
+        return self._run("encoder", images)[0]
 
     def context(self, cond: np.ndarray, feats: np.ndarray) -> list[Any]:
-        feeds = {COND: check_float32(cond, COND), FEATS: check_float32(feats, FEATS)}
         if not self.io_binding:
-            return list(self.sessions[CONTEXT].run(list(self.ctx_names), feeds))
-        binding = self.sessions[CONTEXT].io_binding()
-        for k, v in feeds.items():
-            binding.bind_cpu_input(k, v)
-        for name in self.ctx_names:
+            return self._run("context", cond, feats)
+        ins, outs = self.io["context"]
+        binding = self.sessions["context"].io_binding()
+        for name, value in name_inputs(ins, (cond, feats)).items():
+            binding.bind_cpu_input(name, check_float32(value, name))
+        for name in outs:
             binding.bind_output(name, self._ort_device)
-        self.sessions[CONTEXT].run_with_iobinding(binding)
+        self.sessions["context"].run_with_iobinding(binding)
         return list(binding.get_outputs())  # OrtValues on the device
 
     def denoise(self, x_t: np.ndarray, ctx: Sequence[Any], gamma: np.ndarray) -> np.ndarray:
-        x_t, gamma = check_float32(np.asarray(x_t), X_T), check_float32(gamma, GAMMA)
-        session = self.sessions[DENOISER]
         if not self.io_binding:
-            feeds = {X_T: x_t, GAMMA: gamma, **dict(zip(self.ctx_names, map(self._host, ctx), strict=True))}
-            return session.run([LOGITS], feeds)[0]
+            return self._run("denoiser", x_t, list(ctx), gamma)[0]
+        ins, outs = self.io["denoiser"]
+        session = self.sessions["denoiser"]
         binding = session.io_binding()
-        binding.bind_cpu_input(X_T, x_t)
-        binding.bind_cpu_input(GAMMA, gamma)
-        for name, value in zip(self.ctx_names, ctx, strict=True):
+        for name, value in name_inputs(ins, (np.asarray(x_t), list(ctx), gamma)).items():
             if isinstance(value, np.ndarray):
                 binding.bind_cpu_input(name, check_float32(value, name))
             else:
-                binding.bind_ortvalue_input(name, value)
-        binding.bind_output(LOGITS, "cpu")  # the host loop's expected_bits runs on the host
+                binding.bind_ortvalue_input(name, value)  # the frame's context, already on the device
+        binding.bind_output(outs[0], "cpu")  # the frame program's expected_bits runs on the host
         session.run_with_iobinding(binding)
         return binding.copy_outputs_to_cpu()[0]
+
+    def _run(self, graph: str, *inputs: Any) -> list[np.ndarray]:
+        """One plain ``run`` of ``graph`` on host arrays; its outputs in the spec's order."""
+        ins, outs = self.io[graph]
+        feeds = {n: check_float32(self._host(v), n) for n, v in name_inputs(ins, inputs).items()}
+        return list(self.sessions[graph].run(list(outs), feeds))
 
     def asarray(self, array: np.ndarray) -> np.ndarray:
         return check_float32(array, "input")
@@ -130,6 +138,19 @@ class OnnxRuntimeBackend:
 
     def _host(self, value: Any) -> np.ndarray:
         return value if isinstance(value, np.ndarray) else np.asarray(value.numpy())
+
+
+def _check_providers(session: Any, spec: GraphSpec, device: str) -> list[str]:
+    """The session's actual providers; on CUDA, refuse a session that fell back to the CPU."""
+    actual = list(session.get_providers())
+    if device == "cuda":
+        if "CUDAExecutionProvider" not in actual:
+            raise BackendUnavailableError(
+                f"{spec.file}: ONNX Runtime fell back to the CPU (session providers: {', '.join(actual)}): "
+                f"the CUDA provider failed to load, see its error above (CUDA/cuDNN libraries that "
+                f"onnxruntime-gpu needs); use --device cpu to run on the CPU deliberately")
+        session.disable_fallback()  # no silent switch to the CPU at run time either
+    return actual
 
 
 def _check_io(session: Any, spec: GraphSpec) -> None:

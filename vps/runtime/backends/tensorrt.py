@@ -1,49 +1,55 @@
-"""TensorRT backend: serialized engines (TensorRT >= 10) run with ``execute_async_v3`` on a CUDA GPU.
+"""TensorRT backend: serialized engines (TensorRT 10.x or 11.x) run with ``execute_async_v3`` on a CUDA GPU.
 
 Imported only when asked for (``open_backend(kind="tensorrt")``). Each graph is deserialised with
-``trt.Runtime`` into an engine and one execution context. A call sets every input's shape
-(``set_input_shape``, which must lie inside the engine's optimisation profile) and address
-(``set_tensor_address``), reads the output shapes back (``get_tensor_shape``), binds output buffers and
-enqueues on torch's current CUDA stream, so TensorRT and the host loop's torch/Triton kernels stay in
-order without synchronising. Device buffers are torch CUDA tensors (the caching allocator makes per-call
-outputs cheap). Outputs are valid until the next call of the same graph.
+``trt.Runtime`` (one process-wide logger, :func:`shared_logger`) into an engine and an execution context.
+A call sets every input's shape (``set_input_shape``, inside the engine's optimisation profile) and
+address (``set_tensor_address``, 256-byte aligned as TensorRT requires), reads the output shapes back
+(``get_tensor_shape``), binds output buffers and enqueues. Every TensorRT call that reports failure
+through its return value (False, None) is checked and raised as one line naming the engine and tensor.
 
-``cuda_graph=True`` captures the denoiser's enqueue in a CUDA graph per input shape (static input/output
-buffers; the first call at a shape runs eagerly once, as TensorRT requires before capture) and replays it
-for every step, removing the per-step launch overhead. Loading checks that the engines were built by this
-TensorRT version for this GPU's compute capability (engines are not portable), with a one-line error.
+Streams: TensorRT documents that enqueueing on the default stream adds device-wide synchronisation, so
+the backend enqueues on its own stream, ordered against the caller's current stream both ways
+(:func:`~vps.runtime.backends.cuda_graph.on_own_stream`): the caller's earlier kernels (the host loop's
+torch/Triton work writing the inputs) finish first, and its later work (reading outputs, freeing inputs)
+waits for TensorRT. No host synchronisation. Output buffers are allocated on the caller's stream before
+the enqueue, so the caching allocator only reuses them after that ordering. Outputs are fresh tensors per
+call (CUDA-graph replay: static, valid until the next step).
+
+``cuda_graph=True`` replays the denoiser from CUDA graphs (:class:`~vps.runtime.backends.cuda_graph.
+GraphCache`), one per input shape, each on its own execution context: a captured graph bakes in its
+context's shapes, addresses and internal state, and trtexec, too, captures per execution context, so
+contexts are never shared between graphs. The per-frame context tensors are bound once per frame, only
+``x_t`` and ``gamma`` are copied per step. Loading checks that the engines were built by this TensorRT
+version for this GPU's compute capability (engines are not portable), with a one-line error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from vps.runtime.backends.base import (
-    COND,
-    CONTEXT,
-    DENOISER,
-    ENCODER,
-    FEATS,
-    GAMMA,
-    IMAGE,
-    LOGITS,
-    X_T,
+    GRAPH_NAMES,
     BackendUnavailableError,
     check_float32,
+    io_names,
+    name_inputs,
 )
+from vps.runtime.backends.cuda_graph import CudaOps, GraphCache, Prepared, TorchCudaOps, on_own_stream
 from vps.runtime.manifest import Manifest
 
-MIN_MAJOR = 10
-INSTALL_HINT = ('pip install "vps-toolkit[trt]" (TensorRT >= 10) on a machine with access to NVIDIA\'s '
-                'package index and a CUDA GPU')
+SUPPORTED = (10, 11)  # majors checked against the documented Python API (10.0 .. 10.16, 11.0 .. 11.1)
+ALIGNMENT = 256  # bytes: TensorRT's documented requirement for tensor addresses
+INSTALL_HINT = ('pip install "vps-toolkit[trt]" (TensorRT 10.x or 11.x) on a machine with access to '
+                'NVIDIA\'s package index and a CUDA GPU')
+_LOGGERS: dict[int, tuple[Any, Any]] = {}  # id(tensorrt module) -> (module, its one logger)
 
 
 def import_tensorrt() -> Any:
-    """The ``tensorrt`` module (>= 10), or :class:`BackendUnavailableError` saying how to install it."""
+    """The ``tensorrt`` module (10.x or 11.x), or :class:`BackendUnavailableError` saying how to get it."""
     try:
         import tensorrt
     except ImportError:
@@ -54,9 +60,19 @@ def import_tensorrt() -> Any:
         major = int(version.split(".")[0])
     except ValueError:
         major = 0
-    if major < MIN_MAJOR:
-        raise BackendUnavailableError(f"TensorRT {version} is too old (need >= {MIN_MAJOR}): {INSTALL_HINT}")
+    if major not in SUPPORTED:
+        raise BackendUnavailableError(f"TensorRT {version} is not supported (need 10.x or 11.x): "
+                                      f"{INSTALL_HINT}")
     return tensorrt
+
+
+def shared_logger(trt: Any) -> Any:
+    """The process's one ``trt.Logger`` (WARNING): TensorRT uses a builder's or runtime's logger for every
+    object made through it and needs it alive until they are released, so one logger serves them all."""
+    entry = _LOGGERS.get(id(trt))
+    if entry is None or entry[0] is not trt:
+        entry = _LOGGERS[id(trt)] = (trt, trt.Logger(trt.Logger.WARNING))
+    return entry[1]
 
 
 def cuda_capability() -> str:
@@ -65,10 +81,10 @@ def cuda_capability() -> str:
         import torch
     except ImportError:
         raise BackendUnavailableError("the TensorRT backend holds its buffers in torch CUDA tensors: "
-                                 "pip install torch (a CUDA build)") from None
+                                      "pip install torch (a CUDA build)") from None
     if not torch.cuda.is_available():
         raise BackendUnavailableError("no CUDA GPU is visible (torch.cuda.is_available() is False): TensorRT "
-                                 "engines are built and run on the target GPU; use --engine onnx here")
+                                      "engines are built and run on the target GPU; use --engine onnx here")
     major, minor = torch.cuda.get_device_capability()
     return f"{major}.{minor}"
 
@@ -97,25 +113,40 @@ def torch_dtype(trt: Any, dtype: Any) -> Any:
 
 
 class TrtGraph:
-    """One engine and its execution context; ``run(feeds) -> outputs`` (dicts of device tensors)."""
+    """One engine, its default execution context and checked wrappers of the calls on contexts."""
 
-    def __init__(self, trt: Any, plan: bytes, name: str, allocate: Callable[[tuple[int, ...], Any], Any],
-                 stream: Callable[[], int]) -> None:
-        self.trt, self.name, self.allocate, self.stream = trt, name, allocate, stream
-        self.logger = trt.Logger(trt.Logger.WARNING)
-        self.runtime = trt.Runtime(self.logger)
+    def __init__(self, trt: Any, plan: bytes, name: str, ops: CudaOps) -> None:
+        self.trt, self.name, self.ops = trt, name, ops
+        self.runtime = trt.Runtime(shared_logger(trt))  # kept: the engine must not outlive its runtime
         self.engine = self.runtime.deserialize_cuda_engine(plan)
         if self.engine is None:
             raise ValueError(f"{name}: TensorRT could not deserialise the engine (corrupt, or built by "
-                             f"another TensorRT version)")
-        self.context = self.engine.create_execution_context()
+                             f"another TensorRT version or for another GPU)")
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         self.inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
         self.outputs = [n for n in names if n not in self.inputs]
         self.dtypes = {n: torch_dtype(trt, self.engine.get_tensor_dtype(n)) for n in names}
+        self.context = self.new_context()
 
-    def set_inputs(self, feeds: dict[str, Any]) -> None:
+    def new_context(self) -> Any:
+        """A fresh execution context (its own activation memory); ``create_execution_context`` may be None."""
+        context = self.engine.create_execution_context()
+        if context is None:
+            raise RuntimeError(f"{self.name}: TensorRT could not create an execution context (out of GPU "
+                               f"memory? see the TensorRT log above)")
+        return context
+
+    def _address(self, context: Any, tensor: str, value: Any) -> None:
+        ptr = self.ops.address(value)
+        if ptr % ALIGNMENT:
+            raise ValueError(f"{self.name}.{tensor}: address 0x{ptr:x} is not {ALIGNMENT}-byte aligned, "
+                             f"which TensorRT requires (a sliced view? pass a tensor that owns its memory)")
+        if not context.set_tensor_address(tensor, ptr):
+            raise RuntimeError(f"{self.name}.{tensor}: TensorRT set_tensor_address(0x{ptr:x}) failed")
+
+    def set_inputs(self, feeds: Mapping[str, Any], context: Any = None) -> None:
         """Set every input's shape and address (``ValueError``: missing input, shape outside the profile)."""
+        context = self.context if context is None else context
         missing = sorted(set(self.inputs) - set(feeds))
         if missing:
             raise ValueError(f"{self.name}: missing inputs {missing}")
@@ -123,64 +154,35 @@ class TrtGraph:
             t = feeds[n]
             if t.dtype != self.dtypes[n] or not t.is_contiguous():
                 raise ValueError(f"{self.name}.{n}: need a contiguous {self.dtypes[n]} tensor, got {t.dtype}")
-            if not self.context.set_input_shape(n, tuple(t.shape)):
-                lo, opt, hi = self.engine.get_tensor_profile_shape(n, 0)
-                raise ValueError(f"{self.name}.{n}: shape {tuple(t.shape)} is outside the engine's profile "
-                                 f"(min {tuple(lo)}, max {tuple(hi)}); re-export with --batch-sizes / "
+            shape = tuple(int(d) for d in t.shape)
+            if not context.set_input_shape(n, shape):
+                lo, _, hi = self.engine.get_tensor_profile_shape(n, 0)
+                raise ValueError(f"{self.name}.{n}: TensorRT refused shape {shape} (the engine's profile is "
+                                 f"min {tuple(lo)}, max {tuple(hi)}); re-export with --batch-sizes / "
                                  f"--input-size")
-            self.context.set_tensor_address(n, int(t.data_ptr()))
+            self._address(context, n, t)
 
-    def bind_outputs(self, out: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Allocate (or reuse ``out``) output buffers at the shapes the context infers, and bind them."""
-        out = {} if out is None else out
+    def output_shapes(self, context: Any = None) -> dict[str, tuple[int, ...]]:
+        """Output shapes the context infers from the input shapes (all inputs must be set)."""
+        context = self.context if context is None else context
+        shapes = {n: tuple(int(d) for d in context.get_tensor_shape(n)) for n in self.outputs}
+        unknown = [n for n, s in shapes.items() if any(d < 0 for d in s)]
+        if unknown:
+            raise RuntimeError(f"{self.name}.{unknown[0]}: TensorRT cannot infer the output shape "
+                               f"({shapes[unknown[0]]}) from the inputs set")
+        return shapes
+
+    def bind_outputs(self, out: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+        """Bind ``out`` (name -> tensor at :meth:`output_shapes`) as the outputs of ``context``."""
+        context = self.context if context is None else context
         for n in self.outputs:
-            shape = tuple(int(d) for d in self.context.get_tensor_shape(n))
-            if n not in out or tuple(out[n].shape) != shape:
-                out[n] = self.allocate(shape, self.dtypes[n])
-            self.context.set_tensor_address(n, int(out[n].data_ptr()))
-        return out
+            self._address(context, n, out[n])
+        return dict(out)
 
-    def execute(self, stream: int | None = None) -> None:
-        if not self.context.execute_async_v3(self.stream() if stream is None else stream):
-            raise RuntimeError(f"{self.name}: TensorRT execute_async_v3 failed")
-
-    def run(self, feeds: dict[str, Any]) -> dict[str, Any]:
-        self.set_inputs(feeds)
-        out = self.bind_outputs()
-        self.execute()
-        return out
-
-
-class CudaGraphStep:
-    """The denoiser engine replayed from a CUDA graph per input shape (static buffers)."""
-
-    def __init__(self, graph: TrtGraph) -> None:
-        self.graph = graph
-        self._captured: dict[tuple[Any, ...], tuple[Any, dict[str, Any], dict[str, Any]]] = {}
-
-    def run(self, feeds: dict[str, Any]) -> dict[str, Any]:
-        import torch
-
-        key = tuple((n, tuple(feeds[n].shape)) for n in self.graph.inputs)
-        if key not in self._captured:
-            static_in = {n: feeds[n].clone() for n in self.graph.inputs}
-            self.graph.set_inputs(static_in)
-            static_out = self.graph.bind_outputs()
-            side = torch.cuda.Stream()
-            side.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(side):
-                self.graph.execute(side.cuda_stream)  # TensorRT needs one enqueue before capture
-                cuda_graph = torch.cuda.CUDAGraph()
-                with torch.cuda.graph(cuda_graph, stream=side):
-                    self.graph.execute(side.cuda_stream)
-            torch.cuda.current_stream().wait_stream(side)
-            self._captured[key] = (cuda_graph, static_in, static_out)
-        cuda_graph, static_in, static_out = self._captured[key]
-        for n, t in feeds.items():
-            if t.data_ptr() != static_in[n].data_ptr():
-                static_in[n].copy_(t)
-        cuda_graph.replay()
-        return static_out
+    def execute(self, stream: int, context: Any = None, what: str = "") -> None:
+        context = self.context if context is None else context
+        if not context.execute_async_v3(int(stream)):
+            raise RuntimeError(f"{self.name}: TensorRT execute_async_v3 failed{what} (see the TensorRT log)")
 
 
 class TensorRTBackend:
@@ -188,44 +190,100 @@ class TensorRTBackend:
 
     name = "tensorrt"
 
-    def __init__(self, manifest: Manifest, folder: str | Path, cuda_graph: bool = False) -> None:
+    def __init__(self, manifest: Manifest, folder: str | Path, cuda_graph: bool = False,
+                 ops: CudaOps | None = None) -> None:
         trt = import_tensorrt()
-        capability = cuda_capability()
+        if ops is None:
+            capability = cuda_capability()  # one-line error without torch or a GPU
+            ops = TorchCudaOps()
+        else:
+            capability = ops.capability()
         check_engine_compat(manifest, str(trt.__version__), capability)
-        import torch
-
-        self.torch, self.device = torch, torch.device("cuda")
-
-        def allocate(shape: tuple[int, ...], dtype: Any) -> Any:
-            return torch.empty(shape, dtype=dtype, device=self.device)
-
-        def stream() -> int:
-            return int(torch.cuda.current_stream().cuda_stream)
-
+        self.ops, self.device = ops, getattr(ops, "device", "cuda")
+        self.stream = ops.new_stream()  # TensorRT's own stream (never the default stream)
         self.graphs: dict[str, TrtGraph] = {}
-        for name in (ENCODER, CONTEXT, DENOISER):
+        for name in GRAPH_NAMES:
             spec = manifest.graph(name)
             if spec.engine != "trt":
                 raise ValueError(f"graph {name!r} is not a TensorRT engine ({spec.file})")
-            self.graphs[name] = TrtGraph(trt, (Path(folder) / spec.file).read_bytes(), name, allocate, stream)
-        self.ctx_names = tuple(t.name for t in manifest.graph(CONTEXT).outputs)
-        self._step: TrtGraph | CudaGraphStep = (CudaGraphStep(self.graphs[DENOISER]) if cuda_graph
-                                                else self.graphs[DENOISER])
+            self.graphs[name] = TrtGraph(trt, (Path(folder) / spec.file).read_bytes(), name, ops)
+        self.io = io_names(manifest.graphs)
+        self.ctx_names = self.io["context"][1]
+        self.steps: GraphCache | None = None
+        self.cuda_graph = bool(cuda_graph)
+        if cuda_graph:
+            self.steps = GraphCache(self._prepare_step, ops, self.stream, warmup=1, per_frame=self.ctx_names,
+                                    name="denoiser")
 
+    def sync(self) -> None:
+        """Wait for the device (exact per-stage times with ``sync_timing``)."""
+        synchronize = getattr(self.ops, "synchronize", None)
+        if synchronize is not None:
+            synchronize()
+
+    def run(self, name: str, feeds: Mapping[str, Any]) -> dict[str, Any]:
+        """One eager call of graph ``name`` on the backend's stream; fresh output tensors."""
+        graph = self.graphs[name]
+        feeds = {n: self._owned(t) for n, t in feeds.items()}  # alive until enqueued: TensorRT reads them
+        graph.set_inputs(feeds)
+        shapes = graph.output_shapes()
+        out = {n: self.ops.empty(s, graph.dtypes[n]) for n, s in shapes.items()}  # on the caller's stream
+        graph.bind_outputs(out)
+        with on_own_stream(self.ops, self.stream):
+            graph.execute(self.ops.handle(self.stream))
+        return out
+
+    def _owned(self, tensor: Any) -> Any:
+        """``tensor``, or a copy when it does not start on TensorRT's 256-byte boundary (a sliced view)."""
+        if self.ops.address(tensor) % ALIGNMENT == 0:
+            return tensor
+        fresh = self.ops.empty(tuple(tensor.shape), tensor.dtype)  # allocations start aligned
+        self.ops.copy(fresh, tensor)
+        return fresh
+
+    def _prepare_step(self, key: Hashable, feeds: Mapping[str, Any]) -> Prepared:
+        """Static buffers and a dedicated execution context for one denoiser input shape."""
+        graph = self.graphs["denoiser"]
+        context = graph.new_context()
+        inputs = {n: self.ops.empty(tuple(feeds[n].shape), graph.dtypes[n]) for n in graph.inputs}
+        graph.set_inputs(inputs, context)
+        out = {n: self.ops.empty(s, graph.dtypes[n]) for n, s in graph.output_shapes(context).items()}
+        graph.bind_outputs(out, context)
+
+        def body(stream: int) -> dict[str, Any]:
+            graph.execute(stream, context, f" (CUDA graph for shapes {key})")
+            return out
+
+        return Prepared(inputs, body, context)
+
+    # ---- the Backend protocol ---------------------------------------------------------------------
     def encode(self, images: Any) -> Any:
-        return self.graphs[ENCODER].run({IMAGE: images.contiguous()})[FEATS]
+        return self._call("encoder", images)[0]
 
     def context(self, cond: Any, feats: Any) -> list[Any]:
-        out = self.graphs[CONTEXT].run({COND: cond.contiguous(), FEATS: feats.contiguous()})
-        return [out[n] for n in self.ctx_names]
+        return self._call("context", cond, feats)
 
     def denoise(self, x_t: Any, ctx: Sequence[Any], gamma: Any) -> Any:
-        feeds = {X_T: x_t.contiguous(), GAMMA: gamma.contiguous(),
-                 **{n: c.contiguous() for n, c in zip(self.ctx_names, ctx, strict=True)}}
-        return self._step.run(feeds)[LOGITS]
+        return self._call("denoiser", x_t, list(ctx), gamma)[0]
+
+    def _call(self, graph: str, *inputs: Any) -> list[Any]:
+        """``graph`` on positional inputs (names from the manifest's spec); outputs in the spec's order.
+
+        The denoiser replays its CUDA graph (one per input shapes) when ``cuda_graph`` is on.
+        """
+        ins, outs = self.io[graph]
+        feeds = {n: t.contiguous() for n, t in name_inputs(ins, inputs).items()}
+        if graph == "denoiser" and self.steps is not None:
+            key = tuple((n, tuple(int(d) for d in t.shape)) for n, t in sorted(feeds.items()))
+            out = self.steps.run(key, feeds)
+        else:
+            out = self.run(graph, feeds)
+        return [out[n] for n in outs]
 
     def asarray(self, array: np.ndarray) -> Any:
-        return self.torch.from_numpy(check_float32(array, "input")).to(self.device, non_blocking=True)
+        import torch
+
+        return torch.from_numpy(check_float32(array, "input")).to(self.device, non_blocking=True)
 
     def to_numpy(self, array: Any) -> np.ndarray:
         if hasattr(array, "detach"):

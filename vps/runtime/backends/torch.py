@@ -1,6 +1,8 @@
 """PyTorch backend: runs a :class:`vps.model.Pix2SeqD` module's three sub-networks (imported lazily).
 
-The reference the exporter verifies artifacts against, the naive baseline of ``vps-bench``, the engine of
+With ``cuda_graph`` (default on CUDA when opened from a checkpoint) a model family's whole frame is
+captured as CUDA graphs (:meth:`TorchBackend.frame_graphs`). The reference the exporter verifies artifacts
+against, the naive baseline of ``vps-bench``, the engine of
 ``vps-predict`` and of training's periodic evaluation, and a fallback runtime on machines with torch. The
 only runtime module that imports model code (:mod:`vps.model`, never :mod:`vps.train`). Arrays are tensors
 on the module's device; ``amp_dtype`` (e.g. ``torch.bfloat16`` on a GPU) runs the networks under autocast
@@ -27,18 +29,32 @@ class TorchBackend:
 
     name = "torch"
 
-    def __init__(self, model: torch.nn.Module, amp_dtype: torch.dtype | None = None) -> None:
+    def __init__(self, model: torch.nn.Module, amp_dtype: torch.dtype | None = None, cuda_graph: bool = False,
+                 ops: Any = None) -> None:
         self.model = model.eval()
         self.device = next(model.parameters()).device
         self.amp_dtype = amp_dtype
+        if cuda_graph and self.device.type != "cuda" and ops is None:
+            raise ValueError("cuda_graph=True needs the torch backend on a CUDA device")
+        self.cuda_graph, self._ops = bool(cuda_graph), ops
+
+    def frame_graphs(self, setup: Any) -> Any:
+        """With ``cuda_graph``: a :class:`~vps.runtime.backends.cuda_graph.GraphCache` for a family's whole
+        frame (two warm-up runs: Triton compiles on the first); else None (eager)."""
+        if not self.cuda_graph:
+            return None
+        from vps.runtime.backends.cuda_graph import GraphCache, TorchCudaOps
+
+        ops = self._ops if self._ops is not None else TorchCudaOps(self.device)
+        return GraphCache(setup, ops=ops, warmup=2, name="torch frame")
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str | None = None,
-                        precision: str | None = None) -> TorchBackend:
+    def from_checkpoint(cls, path: str | Path, device: str | None = None, precision: str | None = None,
+                        cuda_graph: bool | None = None) -> TorchBackend:
         """The EMA weights of a training checkpoint (:func:`vps.model.checkpoint.load_for_inference`).
 
         ``device``: default CUDA if available; ``precision``: autocast ``fp16``/``bf16``/``fp32`` (default
-        bf16 on CUDA, fp32 on the CPU).
+        bf16 on CUDA, fp32 on the CPU); ``cuda_graph``: capture each frame's device work (default: on CUDA).
         """
         from vps.model.checkpoint import load_for_inference
 
@@ -47,7 +63,8 @@ class TorchBackend:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}")
         model, _, _ = load_for_inference(path, device)
-        return cls(model, PRECISIONS[precision])
+        graphs = device.startswith("cuda") if cuda_graph is None else cuda_graph
+        return cls(model, PRECISIONS[precision], graphs)
 
     def sync(self) -> None:
         """Wait for the device (stage timing); nothing to wait for on the CPU."""
