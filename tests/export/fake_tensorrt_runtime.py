@@ -33,7 +33,7 @@ class _Enum:
 DataType = type("DataType", (), {n: _Enum(n, i) for i, n in
                                  enumerate(("FLOAT", "HALF", "INT8", "INT32", "BOOL", "INT64"))})
 TensorIOMode = type("TensorIOMode", (), {n: _Enum(n, i) for i, n in enumerate(("NONE", "INPUT", "OUTPUT"))})
-DTYPES = {"float32": DataType.FLOAT, "float16": DataType.HALF}
+DTYPES = {"float32": DataType.FLOAT, "float16": DataType.HALF, "int32": DataType.INT32}
 
 
 class Runtime:
@@ -116,10 +116,11 @@ def _resolve(dims: tuple[Any, ...], symbols: dict[str, int]) -> tuple[int, ...]:
     return tuple(out)
 
 
-def host_view(address: int, shape: tuple[int, ...]) -> np.ndarray:
-    """The float32 array at ``address`` (host memory in this double; the caller keeps it alive)."""
+def host_view(address: int, shape: tuple[int, ...], dtype: str = "float32") -> np.ndarray:
+    """The float32 (or int32) array at ``address`` (host memory in this double; the caller keeps it alive)."""
     n = int(np.prod(shape))
-    return np.ctypeslib.as_array((ctypes.c_float * n).from_address(address)).reshape(shape)
+    ctype = ctypes.c_int32 if dtype == "int32" else ctypes.c_float
+    return np.ctypeslib.as_array((ctype * n).from_address(address)).reshape(shape)
 
 
 class Context:
@@ -197,7 +198,7 @@ class Context:
         total = np.zeros(batch, np.float64)
         for name in self._inputs():
             total += host_view(addresses[name], shapes[name]).reshape(batch, -1).mean(axis=1)
-        for name, (mode, _, _) in self.engine.io.items():
-            if mode == "OUTPUT":
-                out = host_view(addresses[name], shapes[name])
+        for name, (mode, _, dtype) in self.engine.io.items():
+            if mode == "OUTPUT":  # int outputs (ids) get the sum rounded
+                out = host_view(addresses[name], shapes[name], dtype)
                 out[...] = total.reshape((batch,) + (1,) * (out.ndim - 1))

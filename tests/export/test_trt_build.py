@@ -34,20 +34,21 @@ def test_build_engine_profiles_flags_and_timing_cache(onnx_export: Path, tmp_pat
     profiles = denoiser.profiles((1, 2, 4), (32, 64))
     cache = tmp_path / TIMING_CACHE
     settings = BuildSettings(precision, 1 << 30, cache)
-    info = build_engine(trt, onnx_export / "denoiser.onnx", tmp_path / "denoiser.engine", profiles, settings)
+    step, engine = onnx_export / "denoiser_step.onnx", tmp_path / "denoiser_step.engine"
+    info = build_engine(trt, step, engine, profiles, settings)
     builder = trt.state.builders[-1]
     config, network = builder.config, builder.network
     assert config.profiles[0].shapes["x_t"] == ((1, 16, 16, 32), (2, 16, 16, 32), (4, 16, 16, 32))
-    assert set(config.profiles[0].shapes) == {"x_t", "ctx0", "ctx1", "gamma"}
+    assert set(config.profiles[0].shapes) == {"x_t", "ctx0", "ctx1", "gamma", "coef"}
     assert config.profiles[0].shapes["gamma"] == ((1,), (2,), (4,))
     assert config.pools == {"WORKSPACE": 1 << 30}
     if precision == "fp32":
         assert network.flags == 0 and "TF32" not in config.flags
     else:  # strongly typed: the ONNX types are the precision, no precision flags
         assert network.flags == 1 << 1 and not {"FP16", "INT8"} & config.flags
-    assert (tmp_path / "denoiser.engine").read_bytes().startswith(fake_tensorrt.PLAN_MAGIC)
+    assert (tmp_path / "denoiser_step.engine").read_bytes().startswith(fake_tensorrt.PLAN_MAGIC)
     assert cache.read_bytes().startswith(b"FAKECACHE:") and info["timing_cache"] == "new"
-    info = build_engine(trt, onnx_export / "denoiser.onnx", tmp_path / "denoiser.engine", profiles, settings)
+    info = build_engine(trt, step, engine, profiles, settings)
     assert info["timing_cache_reused"] and trt.state.builders[-1].config.created_cache_from
 
 
@@ -61,7 +62,7 @@ def test_parser_failure_is_one_readable_error(onnx_export: Path, tmp_path: Path,
 
 def test_missing_profile_is_refused(onnx_export: Path, tmp_path: Path, contracts: tuple) -> None:
     with pytest.raises(ValueError, match="no shape profile"):
-        build_engine(fake_tensorrt.make(graphs=contracts), onnx_export / "denoiser.onnx",
+        build_engine(fake_tensorrt.make(graphs=contracts), onnx_export / "denoiser_step.onnx",
                      tmp_path / "d.engine", contracts[0].profiles((1, 1, 2), (32, 64)), BuildSettings("fp16"))
 
 
@@ -84,7 +85,7 @@ def test_require_tensorrt_version_and_gpu(monkeypatch: pytest.MonkeyPatch) -> No
 def _build(trt, onnx_export: Path, out: Path, contracts: tuple, precision: str = "fp16",
            cache: Path | None = None) -> dict:
     denoiser = contracts[2]
-    return build_engine(trt, onnx_export / "denoiser.onnx", out / "denoiser.engine",
+    return build_engine(trt, onnx_export / "denoiser_step.onnx", out / "denoiser_step.engine",
                         denoiser.profiles((1, 2, 4), (32, 64)), BuildSettings(precision, 1 << 30, cache))
 
 
@@ -104,13 +105,14 @@ def test_timing_cache_from_another_gpu_is_replaced_not_a_crash(onnx_export: Path
 def test_refused_profile_is_one_clear_error(onnx_export: Path, tmp_path: Path, contracts: tuple) -> None:
     trt = fake_tensorrt.make(graphs=contracts)
     trt.state.fail.add("add_optimization_profile")  # documented failure value: -1
-    with pytest.raises(RuntimeError, match=r"denoiser.onnx: TensorRT refused the optimisation profile "
+    with pytest.raises(RuntimeError, match=r"denoiser_step.onnx: TensorRT refused the optimisation profile "
                                            r"\(add_optimization_profile returned -1"):
         _build(trt, onnx_export, tmp_path, contracts)
     bad = {**contracts[2].profiles((1, 2, 4), (32, 64))}
     bad["gamma"] = SimpleNamespace(min=(4,), opt=(2,), max=(1,))  # min > max: set_shape raises ValueError
-    with pytest.raises(ValueError, match=r"denoiser.onnx.gamma: TensorRT refused the profile min \(4,\)"):
-        build_engine(fake_tensorrt.make(graphs=contracts), onnx_export / "denoiser.onnx",
+    with pytest.raises(ValueError,
+                       match=r"denoiser_step.onnx.gamma: TensorRT refused the profile min \(4,\)"):
+        build_engine(fake_tensorrt.make(graphs=contracts), onnx_export / "denoiser_step.onnx",
                      tmp_path / "d.engine", bad, BuildSettings("fp32"))
 
 

@@ -34,7 +34,8 @@ def _save(path: Path, nodes: list, inputs: list, outputs: list, inits: list) -> 
 
 
 def _write_graphs(folder: Path) -> None:
-    """encoder: strided conv; context: conv + pool; denoiser: conv of [x_t, ctx0] + gamma + mean(ctx1)."""
+    """encoder: strided conv; context: conv + pool; the denoiser graphs: conv of [x_t, ctx0] + gamma +
+    mean(ctx1), then the DDIM move (step) or argmax ids (final)."""
     rng = np.random.default_rng(0)
 
     def w(name: str, *shape: int, s: float = 0.3) -> onnx.TensorProto:
@@ -49,16 +50,37 @@ def _write_graphs(folder: Path) -> None:
           [_vi("cond", ["b", 32, "h", "w"]), _vi("feats", ["b", 4, "h", "w"])],
           [_vi("ctx0", ["b", 8, "h", "w"]), _vi("ctx1", ["b", 8, "h2", "w2"])], [w("wc", 8, 36, 1, 1)])
     axes = numpy_helper.from_array(np.array([1, 2, 3], np.int64), "axes")
-    _save(folder / "denoiser.onnx",
-          [helper.make_node("Concat", ["x_t", "ctx0"], ["xc"], axis=1),
-           helper.make_node("Conv", ["xc", "wd"], ["conv"]),
-           helper.make_node("Unsqueeze", ["gamma", "axes"], ["g4"]),
-           helper.make_node("ReduceMean", ["ctx1", "axes"], ["m"]),
-           helper.make_node("Add", ["conv", "g4"], ["cg"]),
-           helper.make_node("Add", ["cg", "m"], ["logits"])],
-          [_vi("x_t", ["b", 16, "h", "w"]), _vi("ctx0", ["b", 8, "h", "w"]),
-           _vi("ctx1", ["b", 8, "h2", "w2"]), _vi("gamma", ["b"])],
-          [_vi("logits", ["b", 512, "h", "w"])], [w("wd", 512, 24, 1, 1, s=2.0), axes])
+    ab_axes = numpy_helper.from_array(np.array([2, 3], np.int64), "ab_axes")
+    divisor = numpy_helper.from_array(np.array(1000, np.int64), "divisor")
+    shared = [helper.make_node("Concat", ["x_t", "ctx0"], ["xc"], axis=1),
+              helper.make_node("Unsqueeze", ["gamma", "axes"], ["g4"]),
+              helper.make_node("ReduceMean", ["ctx1", "axes"], ["m"])]
+    step_inputs = [_vi("x_t", ["b", 16, "h", "w"]), _vi("ctx0", ["b", 8, "h", "w"]),
+                   _vi("ctx1", ["b", 8, "h2", "w2"]), _vi("gamma", ["b"])]
+    _save(folder / "denoiser_step.onnx",  # x_next = (conv([x_t, ctx0]) + gamma + mean(ctx1)) * a + x_t * b
+          shared + [helper.make_node("Conv", ["xc", "wd"], ["conv"]),
+                    helper.make_node("Add", ["conv", "g4"], ["cg"]),
+                    helper.make_node("Add", ["cg", "m"], ["x0"]),
+                    helper.make_node("Split", ["coef"], ["a", "b"], axis=1, num_outputs=2),
+                    helper.make_node("Unsqueeze", ["a", "ab_axes"], ["a4"]),
+                    helper.make_node("Unsqueeze", ["b", "ab_axes"], ["b4"]),
+                    helper.make_node("Mul", ["x0", "a4"], ["ax"]),
+                    helper.make_node("Mul", ["x_t", "b4"], ["bx"]),
+                    helper.make_node("Add", ["ax", "bx"], ["x_next"])],
+          step_inputs + [_vi("coef", ["b", 2])], [_vi("x_next", ["b", 16, "h", "w"])],
+          [w("wd", 16, 24, 1, 1), axes, ab_axes])
+    _save(folder / "denoiser_final.onnx",  # ids = argmax(class logits) * 1000 + argmax(instance logits)
+          shared + [helper.make_node("Conv", ["xc", "wf"], ["conv"]),
+                    helper.make_node("Add", ["conv", "g4"], ["cg"]),
+                    helper.make_node("Add", ["cg", "m"], ["logits"]),
+                    helper.make_node("Split", ["logits"], ["lc", "li"], axis=1, num_outputs=2),
+                    helper.make_node("ArgMax", ["lc"], ["c"], axis=1, keepdims=0),
+                    helper.make_node("ArgMax", ["li"], ["i"], axis=1, keepdims=0),
+                    helper.make_node("Mul", ["c", "divisor"], ["c1000"]),
+                    helper.make_node("Add", ["c1000", "i"], ["ids64"]),
+                    helper.make_node("Cast", ["ids64"], ["ids"], to=TensorProto.INT32)],
+          step_inputs, [helper.make_tensor_value_info("ids", TensorProto.INT32, ["b", "h", "w"])],
+          [w("wf", 32, 24, 1, 1, s=2.0), axes, divisor])
 
 
 def tiny_manifest(folder: Path) -> Manifest:
@@ -66,13 +88,14 @@ def tiny_manifest(folder: Path) -> Manifest:
     folder.mkdir(parents=True, exist_ok=True)
     _write_graphs(folder)
     b = "batch"
+    steps = [("x_t", (b, 16, "height/2", "width/2")), ("ctx0", (b, 8, "height/2", "width/2")),
+             ("ctx1", (b, 8, "height/4", "width/4")), ("gamma", (b,))]
     specs = {
         "encoder": ([("image", (b, 3, "height", "width"))], [("feats", (b, 4, "height/2", "width/2"))]),
         "context": ([("cond", (b, 32, "height/2", "width/2")), ("feats", (b, 4, "height/2", "width/2"))],
                     [("ctx0", (b, 8, "height/2", "width/2")), ("ctx1", (b, 8, "height/4", "width/4"))]),
-        "denoiser": ([("x_t", (b, 16, "height/2", "width/2")), ("ctx0", (b, 8, "height/2", "width/2")),
-                      ("ctx1", (b, 8, "height/4", "width/4")), ("gamma", (b,))],
-                     [("logits", (b, 512, "height/2", "width/2"))]),
+        "denoiser_step": ([*steps, ("coef", (b, 2))], [("x_next", (b, 16, "height/2", "width/2"))]),
+        "denoiser_final": (steps, [("ids", (b, "height/2", "width/2"), "int32")]),
     }
     graphs = tuple(GraphSpec(name, f"{name}.onnx", "onnx", "fp32", tuple(TensorSpec(*t) for t in ins),
                              tuple(TensorSpec(*t) for t in outs)) for name, (ins, outs) in specs.items())
@@ -110,13 +133,18 @@ def test_open_backend_and_run_the_frame_engine(folder: Path) -> None:
 def test_io_binding_path_matches_plain_run(folder: Path) -> None:
     plain, bound = (open_backend(folder, io_binding=flag) for flag in (False, True))
     x = _images(1, batch=2)[0]
-    feats = plain.encode(x)
+    (feats,) = plain.run("encoder", x)
     cond = np.zeros((2, 32, 8, 12), np.float32)
-    ctx_plain, ctx_bound = plain.context(cond, feats), bound.context(cond, feats)
-    assert isinstance(ctx_bound[0], ort.OrtValue)
+    ctx_plain, ctx_bound = plain.run("context", cond, feats), bound.run("context", cond, feats)
+    assert isinstance(ctx_bound[0], ort.OrtValue)  # the context stays on the device for the steps
     x_t, gamma = np.ones((2, 16, 8, 12), np.float32), np.array([0.2, 0.7], np.float32)
-    np.testing.assert_allclose(bound.denoise(x_t, ctx_bound, gamma), plain.denoise(x_t, ctx_plain, gamma),
+    coef = np.array([[0.5, 0.5], [1.0, 0.0]], np.float32)
+    np.testing.assert_allclose(bound.run("denoiser_step", x_t, ctx_bound, gamma, coef)[0],
+                               plain.run("denoiser_step", x_t, ctx_plain, gamma, coef)[0],
                                rtol=1e-6, atol=1e-6)
+    ids = bound.run("denoiser_final", x_t, ctx_bound, gamma)[0]
+    assert ids.dtype == np.int32 and ids.shape == (2, 8, 12)
+    np.testing.assert_array_equal(ids, plain.run("denoiser_final", x_t, ctx_plain, gamma)[0])
     np.testing.assert_array_equal(bound.to_numpy(ctx_bound[1]), ctx_plain[1])
 
 
@@ -138,4 +166,4 @@ def test_mismatched_manifest_is_refused(folder: Path) -> None:
     with pytest.raises(ValueError, match="differ from the manifest"):
         OnnxRuntimeBackend(replace(manifest, graphs=(renamed, *manifest.graphs[1:])), folder)
     with pytest.raises(ValueError, match="float32"):
-        open_backend(folder).encode(np.zeros((1, 3, 16, 24), np.float64))
+        open_backend(folder).run("encoder", np.zeros((1, 3, 16, 24), np.float64))

@@ -33,13 +33,15 @@ def test_cuda_session_that_fell_back_to_the_cpu_is_refused(folder: Path,
         open_backend(folder, device="cuda")
     assert "\n" not in str(e.value)
     cpu = open_backend(folder, device="cpu")  # asking for the CPU is not a fallback
-    assert cpu.session_providers == {g: ["CPUExecutionProvider"] for g in ("encoder", "context", "denoiser")}
+    graphs = ("encoder", "context", "denoiser_step", "denoiser_final")
+    assert cpu.session_providers == {g: ["CPUExecutionProvider"] for g in graphs}
 
 
 def test_cuda_session_reports_its_providers_and_cannot_fall_back_later(
         folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ort_backend, "_import_ort", lambda: fake_onnxruntime.make(cuda_loads=True))
     backend = open_backend(folder, device="cuda")
-    assert backend.session_providers == {g: BOTH for g in ("encoder", "context", "denoiser")}
+    assert backend.session_providers == {g: BOTH for g in ("encoder", "context", "denoiser_step",
+                                                            "denoiser_final")}
     created = fake_onnxruntime.Session.created
-    assert len(created) == 3 and not any(s.fallback_enabled for s in created)  # no run-time switch to CPU
+    assert len(created) == 4 and not any(s.fallback_enabled for s in created)  # no run-time switch to CPU

@@ -74,12 +74,12 @@ def _means(*tensors: torch.Tensor) -> torch.Tensor:
 def test_calls_run_on_the_backends_own_stream_ordered_with_the_caller(setup: tuple) -> None:
     backend, trt, ops = setup
     image = _rand(2, 3, 16, 24)
-    feats = backend.encode(image)
+    (feats,) = backend.run("encoder", image)
     assert feats.shape == (2, 4, 8, 12)
     torch.testing.assert_close(feats[:, 0, 0, 0], _means(image))  # the engine read the image's address
     own = backend.stream
     assert own.handle != 0 and trt.state.default_stream_syncs == 0
-    assert [c.enqueues for c in trt.state.contexts] == [[own.handle], [], []]
+    assert [c.enqueues for c in trt.state.contexts] == [[own.handle], [], [], []]
     waits = [e for e in ops.timeline if e[0] == "wait"]
     assert waits == [("wait", own, ops.default), ("wait", ops.default, own)]
 
@@ -99,7 +99,7 @@ def test_every_failure_value_is_one_clear_error(tmp_path: Path, monkeypatch: pyt
     for call, message in cases.items():
         trt.state.fail = {call}
         with pytest.raises((RuntimeError, ValueError), match=message) as e:
-            backend.encode(_rand(1, 3, 16, 24))
+            backend.run("encoder", _rand(1, 3, 16, 24))
         assert "\n" not in str(e.value)
     trt.state.fail = set()
     trt.state.fail.add("deserialize_cuda_engine")
@@ -111,10 +111,10 @@ def test_shapes_outside_the_profile_and_uninferable_outputs(setup: tuple) -> Non
     backend, _, _ = setup
     with pytest.raises(ValueError, match=r"encoder.image: TensorRT refused shape \(5, 3, 16, 24\) .*min "
                                          r"\(1, 3, 16, 24\), max \(4, 3, 16, 24\)"):
-        backend.encode(_rand(5, 3, 16, 24))
+        backend.run("encoder", _rand(5, 3, 16, 24))
     ctx = [_rand(2, 8, 8, 12), _rand(2, 8, 4, 6)]
-    with pytest.raises(RuntimeError, match=r"denoiser.logits: TensorRT cannot infer the output shape"):
-        backend.denoise(_rand(2, 16, 8, 12), ctx, _rand(1))  # gamma's batch contradicts x_t's
+    with pytest.raises(RuntimeError, match=r"denoiser_final.ids: TensorRT cannot infer the output shape"):
+        backend.run("denoiser_final", _rand(2, 16, 8, 12), ctx, _rand(1))  # gamma's batch contradicts x_t's
 
 
 def test_addresses_must_be_256_byte_aligned(setup: tuple) -> None:
@@ -124,7 +124,8 @@ def test_addresses_must_be_256_byte_aligned(setup: tuple) -> None:
     view.copy_(torch.randn(1, 3, 16, 24))
     with pytest.raises(ValueError, match=r"encoder.image: address 0x[0-9a-f]+ is not 256-byte aligned"):
         graph.set_inputs({"image": view})
-    torch.testing.assert_close(backend.encode(view)[:, 0, 0, 0], _means(view))  # the backend copies it once
+    # the backend copies it once
+    torch.testing.assert_close(backend.run("encoder", view)[0][:, 0, 0, 0], _means(view))
 
 
 def test_cuda_graphs_capture_per_shape_on_own_contexts_and_bind_context_once_per_frame(
@@ -136,14 +137,19 @@ def test_cuda_graphs_capture_per_shape_on_own_contexts_and_bind_context_once_per
     graphs = TensorRTBackend(manifest, folder, cuda_graph=True, ops=ops)
     for batch in (2, 1, 2):  # two shapes, the first one again
         for _ in range(2):  # frames
-            ctx = graphs.context(_rand(batch, 32, 8, 12), _rand(batch, 4, 8, 12))
-            for _ in range(3):  # denoiser steps
-                x_t, gamma = _rand(batch, 16, 8, 12), _rand(batch)
-                torch.testing.assert_close(graphs.denoise(x_t, ctx, gamma), eager.denoise(x_t, ctx, gamma))
-    assert len(graphs.steps) == 2
-    step_contexts = [c.prepared.state for c in graphs.steps.captures.values()]
-    assert len({id(c) for c in step_contexts}) == 2 and graphs.graphs["denoiser"].context not in step_contexts
-    assert graphs.steps.copies == {"x_t": 18, "gamma": 18, "ctx0": 6, "ctx1": 6}  # ctx: once per frame
+            ctx = graphs.run("context", _rand(batch, 32, 8, 12), _rand(batch, 4, 8, 12))
+            for _ in range(2):  # denoiser steps
+                x_t, gamma, coef = _rand(batch, 16, 8, 12), _rand(batch), _rand(batch, 2)
+                torch.testing.assert_close(graphs.run("denoiser_step", x_t, ctx, gamma, coef),
+                                           eager.run("denoiser_step", x_t, ctx, gamma, coef))
+            torch.testing.assert_close(graphs.run("denoiser_final", x_t, ctx, gamma),
+                                       eager.run("denoiser_final", x_t, ctx, gamma))
+    step = graphs.steps["denoiser_step"]
+    assert len(step) == 2 and len(graphs.steps["denoiser_final"]) == 2
+    step_contexts = [c.prepared.state for c in step.captures.values()]
+    assert len({id(c) for c in step_contexts}) == 2
+    assert graphs.graphs["denoiser_step"].context not in step_contexts
+    assert step.copies == {"x_t": 12, "gamma": 12, "coef": 12, "ctx0": 6, "ctx1": 6}  # ctx: once per frame
     assert trt.state.default_stream_syncs == 0
 
 
@@ -166,7 +172,8 @@ def test_tensorrt_11_engines_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     manifest, folder, trt = engines(tmp_path, "11.1.0", ops=ops)
     monkeypatch.setitem(sys.modules, "tensorrt", trt)
     image = _rand(1, 3, 16, 24)
-    torch.testing.assert_close(TensorRTBackend(manifest, folder, ops=ops).encode(image)[:, 0, 0, 0],
+    backend = TensorRTBackend(manifest, folder, ops=ops)
+    torch.testing.assert_close(backend.run("encoder", image)[0][:, 0, 0, 0],
                                _means(image))
 
 
@@ -183,8 +190,8 @@ def test_a_failed_enqueue_during_capture_names_the_shapes(tmp_path: Path,
     manifest, folder, trt = engines(tmp_path, ops=ops)
     monkeypatch.setitem(sys.modules, "tensorrt", trt)
     backend = TensorRTBackend(manifest, folder, cuda_graph=True, ops=ops)
-    ctx = backend.context(_rand(1, 32, 8, 12), _rand(1, 4, 8, 12))
+    ctx = backend.run("context", _rand(1, 32, 8, 12), _rand(1, 4, 8, 12))
     trt.state.fail = {"execute_async_v3"}
-    with pytest.raises(RuntimeError, match=r"^denoiser: TensorRT execute_async_v3 failed \(CUDA graph "
-                                           r"for shapes \(\('ctx0', \(1, 8, 8, 12\)\)"):
-        backend.denoise(_rand(1, 16, 8, 12), ctx, _rand(1))
+    with pytest.raises(RuntimeError, match=r"^denoiser_step: TensorRT execute_async_v3 failed \(CUDA graph "
+                                           r"for shapes \(\('coef', \(1, 2\)\), \('ctx0', \(1, 8, 8, 12\)\)"):
+        backend.run("denoiser_step", _rand(1, 16, 8, 12), ctx, _rand(1), _rand(1, 2))

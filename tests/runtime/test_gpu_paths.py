@@ -28,16 +28,18 @@ def _inputs(seed: int = 0) -> dict[str, np.ndarray]:
     return {"image": rng.normal(size=(2, 3, 16, 24)).astype(np.float32),
             "cond": rng.normal(size=(2, 32, 8, 12)).astype(np.float32),
             "x_t": rng.normal(size=(2, 16, 8, 12)).astype(np.float32),
-            "gamma": np.array([0.3, 0.8], np.float32)}
+            "gamma": np.array([0.3, 0.8], np.float32),
+            "coef": np.array([[0.6, 0.4], [1.0, 0.0]], np.float32)}
 
 
 def _run(backend: Any, a: dict[str, np.ndarray], steps: int = 3) -> list[np.ndarray]:
-    feats = backend.encode(backend.asarray(a["image"]))
-    ctx = backend.context(backend.asarray(a["cond"]), feats)
+    (feats,) = backend.run("encoder", backend.asarray(a["image"]))
+    ctx = backend.run("context", backend.asarray(a["cond"]), feats)
     out = [backend.to_numpy(feats), *(backend.to_numpy(c) for c in ctx)]
-    for _ in range(steps):  # the same step repeated: replay must give the same logits every time
-        logits = backend.denoise(backend.asarray(a["x_t"]), ctx, backend.asarray(a["gamma"]))
-        out.append(backend.to_numpy(logits))
+    x_t, gamma, coef = (backend.asarray(a[k]) for k in ("x_t", "gamma", "coef"))
+    for _ in range(steps):  # the same step repeated: replay must give the same result every time
+        out.append(backend.to_numpy(backend.run("denoiser_step", x_t, ctx, gamma, coef)[0]))
+        out.append(backend.to_numpy(backend.run("denoiser_final", x_t, ctx, gamma)[0]))
     return out
 
 

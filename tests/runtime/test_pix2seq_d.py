@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -23,14 +22,24 @@ class Recording:
     def __init__(self) -> None:
         self.denoised: list[tuple[np.ndarray, float]] = []
 
-    def encode(self, images: np.ndarray) -> np.ndarray:
-        return images[:, :1, ::2, ::2].repeat(4, axis=1)  # [B, 4, H/2, W/2]
-
-    def context(self, cond: np.ndarray, feats: np.ndarray) -> list[np.ndarray]:
-        return [feats]
-
-    def denoise(self, x_t: np.ndarray, ctx: Sequence[np.ndarray], gamma: np.ndarray) -> np.ndarray:
+    def run(self, graph: str, *inputs: Any) -> list[np.ndarray]:
+        if graph == "encoder":
+            return [inputs[0][:, :1, ::2, ::2].repeat(4, axis=1)]  # [B, 4, H/2, W/2]
+        if graph == "context":
+            return [inputs[1]]
+        x_t, _, gamma, *coef = inputs
         self.denoised.append((np.array(x_t), float(gamma[0])))
+        logits = self.logits(x_t)
+        if graph == "denoiser_final":
+            from vps.kernels.reference import decode_panoptic_reference
+
+            return [decode_panoptic_reference(logits)]
+        from vps.kernels.reference import expected_bits_reference
+
+        return [expected_bits_reference(logits, 0.1) * coef[0][0, 0] + x_t * coef[0][0, 1]]
+
+    @staticmethod
+    def logits(x_t: np.ndarray) -> np.ndarray:
         B, _, h, w = x_t.shape
         logits = np.zeros((B, 512, h, w), np.float32)
         logits[:, 13] = 5.0 * (x_t[:, 0] > 0)
@@ -64,7 +73,7 @@ def test_cold_frame_runs_the_plan_with_its_coefficients() -> None:
     assert (g0, g1) == (np.float32(SAMPLER.cold.gammas[0]), np.float32(SAMPLER.cold.gammas[1]))
     np.testing.assert_array_equal(x0, noise)  # cold start: pure noise
     a, b = SAMPLER.cold.coefficients[0]
-    want = expected_bits(be.denoise(noise, [], np.zeros(1, np.float32)), 0.1) * a + noise * b
+    want = expected_bits(be.logits(noise), 0.1) * np.float32(a) + noise * np.float32(b)
     np.testing.assert_allclose(x1, want, rtol=1e-6)
 
 

@@ -47,20 +47,23 @@ class FakeBackend:
         self.x_t: list[np.ndarray] = []
         self.images: list[np.ndarray] = []
 
-    def encode(self, images: np.ndarray) -> np.ndarray:
+    def run(self, graph: str, *inputs: np.ndarray) -> list[np.ndarray]:
+        return getattr(self, graph)(*inputs)
+
+    def encoder(self, images: np.ndarray) -> list[np.ndarray]:
         self.frame += 1
         if self.record:
             self.images.append(np.array(images))
             self.gammas.append([])
         b, _, H, W = images.shape
-        return images.reshape(b, 3, H // 2, 2, W // 2, 2).mean((3, 5))  # [B, 3, h, w]
+        return [images.reshape(b, 3, H // 2, 2, W // 2, 2).mean((3, 5))]  # [B, 3, h, w]
 
     def context(self, cond: np.ndarray, feats: np.ndarray) -> list[np.ndarray]:
         if self.record:
             self.conds.append(np.array(cond))
         return [cond, feats]
 
-    def denoise(self, x_t: np.ndarray, ctx: list[np.ndarray], gamma: np.ndarray) -> np.ndarray:
+    def _logits(self, x_t: np.ndarray, gamma: np.ndarray) -> np.ndarray:
         if self.record:
             self.gammas[-1].append(float(gamma[0]))
             self.x_t.append(np.array(x_t))
@@ -68,6 +71,18 @@ class FakeBackend:
         if self.noisy:  # the answer depends on the sampler state: noise and schedules matter
             logits[:, :256] += 40.0 * x_t[:, :1].repeat(256, 1) * np.arange(256)[None, :, None, None] / 256
         return logits
+
+    def denoiser_step(self, x_t: np.ndarray, ctx: list[np.ndarray], gamma: np.ndarray,
+                      coef: np.ndarray) -> list[np.ndarray]:
+        from vps.kernels.reference import expected_bits_reference
+
+        x0 = expected_bits_reference(self._logits(x_t, gamma), self.layout.scale)
+        return [x0 * coef[0, 0] + x_t * coef[0, 1]]
+
+    def denoiser_final(self, x_t: np.ndarray, ctx: list[np.ndarray], gamma: np.ndarray) -> list[np.ndarray]:
+        from vps.kernels.reference import decode_panoptic_reference
+
+        return [decode_panoptic_reference(self._logits(x_t, gamma), None, self.layout.label_divisor)]
 
     def asarray(self, array: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(array, np.float32)
@@ -137,8 +152,8 @@ def test_hooks_see_every_graph_call_of_the_frame_in_order() -> None:
     seg, be = segmenter(scene, noisy=True, seed=5, hooks=[hook])
     seg.step(frame())
     seg.step(frame(seed=1))
-    cold = [("encoder", 1), ("context", 2), ("denoiser", 3), ("denoiser", 3)]
-    assert calls == cold + cold[:3]  # second frame: the warm plan's one denoiser call
+    cold = [("encoder", 1), ("context", 2), ("denoiser_step", 4), ("denoiser_final", 3)]
+    assert calls == cold + [cold[0], cold[1], cold[3]]  # second frame: the warm plan's one (final) call
     np.testing.assert_array_equal(seg.state.carry.prev_bits[1], be.conds[1][0, :16])
 
 

@@ -181,10 +181,10 @@ def test_auto_picks_onnxruntime_without_tensorrt_or_cuda(exported: Exported) -> 
 def test_tampered_folder_is_refused(exported: Exported, tmp_path: Path) -> None:
     copy = tmp_path / "artifacts"
     shutil.copytree(exported.artifacts, copy)
-    data = bytearray((copy / "denoiser.onnx").read_bytes())
+    data = bytearray((copy / "denoiser_step.onnx").read_bytes())
     data[len(data) // 2] ^= 0xFF
-    (copy / "denoiser.onnx").write_bytes(bytes(data))
-    with pytest.raises(ManifestError, match="denoiser.onnx"):
+    (copy / "denoiser_step.onnx").write_bytes(bytes(data))
+    with pytest.raises(ManifestError, match="denoiser_step.onnx"):
         Segmenter.load(copy)
 
 

@@ -7,9 +7,11 @@ the min/opt/max shape profile TensorRT needs:
 * :class:`EncoderContract` ``image [B, 3, H, W] -> feats [B, C, H/s, W/s]`` (once per frame);
 * :class:`ContextContract` ``cond [B, 32, H/s, W/s], feats -> ctx_i [B, c_i, H/(s 2^i), W/(s 2^i)]``
   (once per frame: the denoiser's per-frame half, so the ``steps`` denoiser calls do not redo it);
-* :class:`DenoiserContract` ``x_t [B, 16, H/s, W/s], ctx_0..ctx_{L-1}, gamma [B]``
-  ``-> logits [B, 512, H/s, W/s]``
-  (``steps`` times per frame; the noise level is an input, the sampler runs on the host).
+* :class:`DenoiserStepContract` ``x_t [B, 16, H/s, W/s], ctx_0..ctx_{L-1}, gamma [B], coef [B, 2]``
+  ``-> x_next [B, 16, H/s, W/s]`` (every step but the last: the noise level and the step plan's DDIM
+  coefficients are inputs; the bit expectation and the DDIM move run inside the graph);
+* :class:`DenoiserFinalContract` ``x_t, ctx_0..ctx_{L-1}, gamma -> ids int32 [B, H/s, W/s]`` (the last step:
+  argmax per byte inside the graph). Both read only the values the model predicts (:mod:`vps.model.fused`).
 
 Dynamic axes: the batch ``B`` and the input size ``H x W`` (any multiple of :attr:`ModelGeometry.multiple`,
 which keeps every U-Net level's size an exact fraction of the input). Spatial axes are written
@@ -24,14 +26,17 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vps.runtime.backends.base import (
+    COEF,
     COND,
     CONTEXT,
-    DENOISER,
+    DENOISER_FINAL,
+    DENOISER_STEP,
     ENCODER,
     FEATS,
     GAMMA,
+    IDS,
     IMAGE,
-    LOGITS,
+    X_NEXT,
     X_T,
     ctx_names,
 )
@@ -66,15 +71,13 @@ class ModelGeometry:
     feat_dim: int
     ctx_channels: tuple[int, ...]  # channels of each U-Net level
     num_bits: int = 16
-    num_logits: int = 512
     cond_frames: int = 2
 
     @classmethod
     def from_model(cls, model: Any) -> ModelGeometry:
         """Geometry of a :class:`vps.model.Pix2SeqD`."""
         return cls(tuple(model.image_size), int(model.mask_stride), int(model.encoder.out_dim),
-                   tuple(int(c) for c in model.denoiser.channels), int(model.layout.num_bits),
-                   int(model.layout.num_logits))
+                   tuple(int(c) for c in model.denoiser.channels), int(model.layout.num_bits))
 
     @property
     def levels(self) -> int:
@@ -103,6 +106,7 @@ class GraphContract(ABC):
     """Base: the graph's tensors as symbolic shapes; everything else derives from them."""
 
     name: ClassVar[str]
+    output_dtypes: ClassVar[dict[str, str]] = {}  # outputs that are not float32
 
     def __init__(self, geometry: ModelGeometry) -> None:
         self.geometry = geometry
@@ -146,10 +150,11 @@ class GraphContract(ABC):
         return {n: self.concrete(s, batch, hw) for n, s in self.inputs()}
 
     def tensor_specs(self) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
-        """(inputs, outputs) as manifest :class:`TensorSpec` (dynamic axes named, I/O always float32)."""
+        """(inputs, outputs) as manifest :class:`TensorSpec` (dynamic axes named; float32 unless the contract
+        says otherwise, e.g. the final step's int32 ids)."""
         def spec(name: str, shape: Shape) -> TensorSpec:
             dims = tuple(d.label if isinstance(d, Sym) else d for d in shape)
-            return TensorSpec(name, dims, "float32")
+            return TensorSpec(name, dims, self.output_dtypes.get(name, "float32"))
 
         return tuple(spec(*t) for t in self.inputs()), tuple(spec(*t) for t in self.outputs())
 
@@ -177,7 +182,7 @@ class GraphContract(ABC):
 
         gen = torch.Generator().manual_seed(seed)
         shapes = self.input_shapes(batch, hw or self.trace_size())
-        return tuple(torch.rand(shapes[GAMMA], generator=gen) if n == GAMMA
+        return tuple(torch.rand(shapes[n], generator=gen) if n in (GAMMA, COEF)
                      else torch.randn(shapes[n], generator=gen) for n in self.input_names)
 
     def dynamic_shapes(self) -> tuple[Any, ...]:
@@ -232,32 +237,52 @@ class ContextContract(GraphContract):
         return _graph_module(model, CONTEXT)
 
 
-class DenoiserContract(GraphContract):
-    name = DENOISER
+class DenoiserStepContract(GraphContract):
+    name = DENOISER_STEP
 
     def inputs(self) -> tuple[tuple[str, Shape], ...]:
         s = self.geometry.mask_stride
         x = ((X_T, (BATCH, self.geometry.num_bits, Sym("height", s), Sym("width", s))),)
-        return x + ContextContract(self.geometry).outputs() + ((GAMMA, (BATCH,)),)
+        return x + ContextContract(self.geometry).outputs() + ((GAMMA, (BATCH,)), (COEF, (BATCH, 2)))
 
     def outputs(self) -> tuple[tuple[str, Shape], ...]:
         s = self.geometry.mask_stride
-        return ((LOGITS, (BATCH, self.geometry.num_logits, Sym("height", s), Sym("width", s))),)
+        return ((X_NEXT, (BATCH, self.geometry.num_bits, Sym("height", s), Sym("width", s))),)
 
     def wrapper(self, model: Any) -> Any:
-        return _graph_module(model, DENOISER)
+        from vps.model.fused import DenoiserStep
+
+        return DenoiserStep(model).eval()
 
 
-CONTRACTS: tuple[type[GraphContract], ...] = (EncoderContract, ContextContract, DenoiserContract)
+class DenoiserFinalContract(GraphContract):
+    name = DENOISER_FINAL
+    output_dtypes: ClassVar[dict[str, str]] = {IDS: "int32"}
+
+    def inputs(self) -> tuple[tuple[str, Shape], ...]:
+        return DenoiserStepContract(self.geometry).inputs()[:-1]  # no DDIM move after the last step
+
+    def outputs(self) -> tuple[tuple[str, Shape], ...]:
+        s = self.geometry.mask_stride
+        return ((IDS, (BATCH, Sym("height", s), Sym("width", s))),)
+
+    def wrapper(self, model: Any) -> Any:
+        from vps.model.fused import DenoiserFinal
+
+        return DenoiserFinal(model).eval()
+
+
+CONTRACTS: tuple[type[GraphContract], ...] = (EncoderContract, ContextContract, DenoiserStepContract,
+                                              DenoiserFinalContract)
 
 
 def contracts_for(geometry: ModelGeometry) -> tuple[GraphContract, ...]:
-    """The three contracts, in pipeline order (encoder, context, denoiser)."""
+    """The four contracts, in pipeline order (encoder, context, denoiser_step, denoiser_final)."""
     return tuple(c(geometry) for c in CONTRACTS)
 
 
 def _graph_module(model: Any, which: str) -> Any:
-    """``nn.Module`` running one sub-network of ``model`` on positional tensors."""
+    """``nn.Module`` running the encoder or the context of ``model`` on positional tensors."""
     from torch import nn
 
     class Encoder(nn.Module):
@@ -272,8 +297,4 @@ def _graph_module(model: Any, which: str) -> Any:
         def forward(self, cond: Any, *rest: Any) -> Any:  # rest = (feats,)
             return tuple(self.model.context(cond, rest[0]))
 
-    class Denoiser(Encoder):
-        def forward(self, x_t: Any, *rest: Any) -> Any:  # rest = (ctx_0, ..., ctx_{L-1}, gamma)
-            return self.model.denoise_step(x_t, list(rest[:-1]), rest[-1])
-
-    return {ENCODER: Encoder, CONTEXT: Context, DENOISER: Denoiser}[which]().eval()
+    return {ENCODER: Encoder, CONTEXT: Context}[which]().eval()

@@ -24,7 +24,6 @@ from vps.data.meta import DatasetMeta
 from vps.export.parity import TOLERANCES, DiffStats, decide
 from vps.export.verify_data import VERIFY_SEED, VerifyClip, kitti_clips, synthetic_clips
 from vps.runtime.backends.base import Backend
-from vps.runtime.family import backend_method
 from vps.runtime.manifest import Manifest
 from vps.runtime.segmenter import DEFAULT_TRACKER, Segmenter
 
@@ -37,26 +36,22 @@ class TeacherForcing:
     def __init__(self, reference: Backend, candidate: Backend, label_divisor: int = 1000) -> None:
         self.reference, self.candidate, self.label_divisor = reference, candidate, label_divisor
         self.stats = {"encoder": DiffStats("feats"), "context": DiffStats("ctx*"),
-                      "denoiser": DiffStats("logits")}
+                      "denoiser_step": DiffStats("x_next"), "denoiser_final": DiffStats("ids")}
 
     def _cand_in(self, x: Any) -> Any:
         if isinstance(x, list | tuple):
             return [self._cand_in(v) for v in x]
         return self.candidate.asarray(np.ascontiguousarray(self.reference.to_numpy(x), dtype=np.float32))
 
-    def __call__(self, graph: str, inputs: tuple[Any, ...], out: Any) -> None:
-        cand = backend_method(self.candidate, graph)(*self._cand_in(inputs))
-        refs, cands = (out, cand) if isinstance(out, list | tuple) else ([out], [cand])
+    def __call__(self, graph: str, inputs: tuple[Any, ...], out: list[Any]) -> None:
+        cand = self.candidate.run(graph, *self._cand_in(inputs))
         stats = self.stats[graph]
-        for r, c in zip(refs, cands, strict=True):
-            stats.update(self.reference.to_numpy(r), self.candidate.to_numpy(c))
-        if graph == "denoiser":
-            from vps.kernels import decode_panoptic
-
-            ref_np = self.reference.to_numpy(out)
-            cand_np = np.ascontiguousarray(self.candidate.to_numpy(cand))
-            stats.update_agreement(decode_panoptic(ref_np, None, self.label_divisor),
-                                   decode_panoptic(cand_np, None, self.label_divisor))
+        for r, c in zip(out, cand, strict=True):
+            ref_np, cand_np = self.reference.to_numpy(r), self.candidate.to_numpy(c)
+            if np.issubdtype(ref_np.dtype, np.integer):  # the final step's ids: agreement, not distance
+                stats.update_ids(ref_np, cand_np)
+            else:
+                stats.update(ref_np, cand_np)
 
 
 def run_clips(segmenter: Segmenter, clips: Sequence[VerifyClip], desc: str,

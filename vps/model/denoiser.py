@@ -99,8 +99,12 @@ class TransUNet(nn.Module):
             out.append(c)
         return out
 
-    def step(self, x_t: Tensor, ctx: list[Tensor], gamma: Tensor) -> Tensor:
-        """Per-step part: ``x_t [B, 16, h, w]``, context, ``gamma [B]`` -> logits ``[B, 512, h, w]``."""
+    def step(self, x_t: Tensor, ctx: list[Tensor], gamma: Tensor, padded: bool = True) -> Tensor:
+        """Per-step part: ``x_t [B, 16, h, w]``, context, ``gamma [B]`` -> logits ``[B, 512, h, w]``.
+
+        ``padded=False``: only the values the head predicts, ``[B, num_class_logits + num_instance_logits,
+        h, w]`` (what the exported graphs read; :mod:`vps.model.fused`).
+        """
         g = gamma.to(x_t.dtype).view(-1, 1, 1, 1)
         x = x_t * torch.rsqrt(g * self.bit_scale**2 + (1 - g))  # unit-variance input at every noise level
         temb = self.time_mlp(timestep_embedding(gamma, self.channels[0]).to(x_t.dtype))  # [B, 4 c0]
@@ -124,7 +128,8 @@ class TransUNet(nn.Module):
             h = torch.cat([h, skip], dim=1)
             for blk in self.dec_blocks[i]:
                 h = blk(h, temb)
-        return self._pad_logits(self.head(F.silu(self.out_norm(h))))
+        raw = self.head(F.silu(self.out_norm(h)))
+        return self._pad_logits(raw) if padded else raw
 
     def _pad_logits(self, out: Tensor) -> Tensor:
         """Raw head output -> the 512-channel interface (class group then instance group)."""

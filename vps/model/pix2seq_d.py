@@ -93,9 +93,10 @@ class Pix2SeqD(nn.Module):
         """Per-frame denoiser context from ``cond [B, 32, h, w]`` and ``feats [B, C, h, w]``."""
         return self.denoiser.context(channels_last(cond), channels_last(feats))
 
-    def denoise_step(self, x_t: Tensor, ctx: list[Tensor], gamma: Tensor) -> Tensor:
-        """One denoiser evaluation given a precomputed context -> logits ``[B, 512, h, w]``."""
-        return self.denoiser.step(channels_last(x_t), ctx, gamma)
+    def denoise_step(self, x_t: Tensor, ctx: list[Tensor], gamma: Tensor, padded: bool = True) -> Tensor:
+        """One denoiser evaluation given a precomputed context -> logits ``[B, 512, h, w]`` (``padded=False``:
+        only the predicted values, see :meth:`TransUNet.step`)."""
+        return self.denoiser.step(channels_last(x_t), ctx, gamma, padded)
 
     def denoise(self, x_t: Tensor, cond: Tensor, feats: Tensor, gamma: Tensor) -> Tensor:
         """``x_t [B,16,h,w]``, ``cond [B,32,h,w]``, ``feats [B,C,h,w]``, ``gamma [B]`` -> ``[B,512,h,w]``."""

@@ -24,7 +24,7 @@ from vps.program import FrameProgram
 from vps.runtime.backends.base import Backend
 from vps.runtime.timing import StageTimer
 
-# A hook sees every graph call after it ran: (graph name, its inputs in call order, its output).
+# A hook sees every graph call after it ran: (graph name, its inputs in call order, its outputs).
 GraphHook = Callable[[str, tuple[Any, ...], Any], None]
 
 
@@ -34,26 +34,15 @@ class GraphCalls:
     def __init__(self, backend: Backend, timer: StageTimer, hooks: list[GraphHook] | None = None) -> None:
         self.backend, self.timer = backend, timer
         self.hooks: list[GraphHook] = [] if hooks is None else hooks
-        self._methods: dict[str, Callable[..., Any]] = {}
 
-    def __call__(self, graph: str, *inputs: Any, stage: str | None = None) -> Any:
-        """``backend.<graph's method>(*inputs)``; the timer laps ``stage`` (default: the graph name)."""
-        method = self._methods.get(graph)
-        if method is None:
-            method = self._methods[graph] = backend_method(self.backend, graph)
-        out = method(*inputs)
+    def __call__(self, graph: str, *inputs: Any, stage: str | None = None) -> list[Any]:
+        """``backend.run(graph, *inputs)`` (outputs in the graph's order); the timer laps ``stage`` (default:
+        the graph name), then every hook sees the call."""
+        out = self.backend.run(graph, *inputs)
         self.timer.lap(stage or graph)
         for hook in self.hooks:
             hook(graph, inputs, out)
         return out
-
-
-_METHODS = {"encoder": "encode", "context": "context", "denoiser": "denoise"}  # graph -> Backend method
-
-
-def backend_method(backend: Backend, graph: str) -> Callable[..., Any]:
-    """The backend's method that runs ``graph`` (``encoder`` -> ``encode``, ...)."""
-    return getattr(backend, _METHODS.get(graph, graph))
 
 
 class FrameModel(ABC):

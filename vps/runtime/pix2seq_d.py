@@ -9,11 +9,11 @@ Per frame, with ``h x w`` the mask size and ``nb = 16`` analog bits:
 3. ``x`` starts as the noise (cold plan) or, from the second frame of a sequence with the warm start, as the
    previous prediction's bits noised to the warm plan's signal level ``g``:
    ``sqrt(g) * bits + sqrt(1 - g) * noise``;
-4. for each call ``i`` of the plan: ``logits = denoiser(x, ctx, gamma_i)``; unless it is the last call, the
-   x0 estimate is the softmax expectation of the bits (:func:`vps.kernels.expected_bits`) and
-   ``x = a_i * x0 + b_i * x`` with the plan's precomputed coefficients;
-5. the ids of the last logits (:func:`vps.kernels.decode_panoptic`), ``int32 [1, h, w]``, stay on the
-   backend's device for post-processing.
+4. every call ``i`` of the plan but the last: ``x = denoiser_step(x, ctx, gamma_i, coef_i)``, inside which
+   the x0 estimate is the softmax expectation of the bits and ``x_next = a_i * x0 + b_i * x`` with the
+   plan's precomputed coefficients ``coef_i = (a_i, b_i)``;
+5. the last call: ``ids = denoiser_final(x, ctx, gamma)``, the argmax per byte ``int32 [1, h, w]``, which
+   stays on the backend's device for post-processing. No logits cross the graph boundary.
 
 Steps 2-5 are pure device work (:meth:`Pix2SeqDFrame._frame`). A backend that offers ``frame_graphs`` (the
 torch backend on CUDA, ``cuda_graph=True``) captures them as one CUDA graph per plan through the toolkit's
@@ -80,16 +80,18 @@ class Pix2SeqDFrame(FrameModel):
     """The diffusion family (see the module docstring)."""
 
     family = "pix2seq_d"
-    graphs = ("encoder", "context", "denoiser")
+    graphs = ("encoder", "context", "denoiser_step", "denoiser_final")
 
     def __init__(self, program: Any, calls: Any, seed: int = 0, warm_start: bool = True) -> None:
         super().__init__(program, calls, seed, warm_start)
         self.layout = program.layout
         self.noise = NoiseSource(seed)
         self.plans = {False: program.sampler.cold, True: program.sampler.warm}
-        be = calls.backend  # per-call gammas uploaded once (no host->device copy inside the loop)
+        be = calls.backend  # per-call gammas and coefficients uploaded once (no host->device copy per step)
         self._gammas = {warm: [be.asarray(np.full((1,), g, np.float32)) for g in plan.gammas]
                         for warm, plan in self.plans.items()}
+        self._coefs = {warm: [be.asarray(np.array([ab], np.float32)) for ab in plan.coefficients]
+                       for warm, plan in self.plans.items()}  # [1, 2] (a, b) per call
         h, w = program.mask_size
         self._zeros_cond = np.zeros((1, NUM_COND_FRAMES * self.layout.num_bits, h, w), np.float32)
         self._static: dict[str, Any] | None = None  # CUDA-graph input buffers
@@ -121,23 +123,20 @@ class Pix2SeqDFrame(FrameModel):
 
     def _frame(self, feeds: dict[str, Any], warm: bool) -> Any:
         """The frame's device work on backend arrays -> ids ``int32 [1, h, w]`` (no host reads)."""
-        from vps.kernels import decode_panoptic, expected_bits
-
         call = self.calls
-        feats = call("encoder", feeds["image"])  # [1, C, h, w]
-        ctx = call("context", feeds["cond"], feats)
-        plan, gammas = self.plans[warm], self._gammas[warm]
+        feats = call("encoder", feeds["image"])[0]  # [1, C, h, w]
+        ctx = call("context", feeds["cond"], feats)  # one tensor per U-Net level
+        plan, gammas, coefs = self.plans[warm], self._gammas[warm], self._coefs[warm]
         x_t = feeds["noise"]
         if warm:
             assert plan.start_gamma is not None
             g = plan.start_gamma
             x_t = feeds["x_init"] * math.sqrt(g) + x_t * math.sqrt(1.0 - g)
-        logits = None
-        for i, (gamma, (a, b)) in enumerate(zip(gammas, plan.coefficients, strict=True)):
-            logits = call("denoiser", x_t, ctx, gamma, stage=f"denoise_{i}")  # [1, 512, h, w]
-            if i + 1 < plan.steps:
-                x_t = expected_bits(logits, self.layout.scale) * a + x_t * b  # [1, nb, h, w]
-        return decode_panoptic(logits, None, self.layout.label_divisor)  # int32 [1, h, w]
+        last = plan.steps - 1
+        for i in range(last):
+            # [1, nb, h, w]: the next sample
+            x_t = call("denoiser_step", x_t, ctx, gammas[i], coefs[i], stage=f"denoise_{i}")[0]
+        return call("denoiser_final", x_t, ctx, gammas[last], stage=f"denoise_{last}")[0]  # int32 [1, h, w]
 
     # ---- CUDA graphs (backends that offer frame_graphs: torch on CUDA) ------------------------------
     def _setup_graph(self, warm: Any, feeds: Any) -> Any:

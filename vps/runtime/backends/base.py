@@ -1,12 +1,16 @@
 """The backend protocol the frame engine (:class:`vps.runtime.Segmenter`) runs graphs through.
 
-A backend runs the three exported sub-networks of Pix2Seq-D, whatever executes them (ONNX Runtime,
-TensorRT engines, the PyTorch module):
+A backend runs a model family's exported graphs by name, whatever executes them (ONNX Runtime, TensorRT
+engines, the PyTorch module): ``run(graph, *inputs) -> [outputs]``, inputs positional in the graph spec's
+order (a list input, such as the context levels, expands to consecutive inputs), outputs in the spec's
+order. Pix2Seq-D's graphs (:mod:`vps.export.contracts`):
 
-* ``encode(images [B, 3, H, W] float32) -> feats [B, C, h, w]``: once per frame;
-* ``context(cond [B, 32, h, w], feats) -> ctx``: the per-frame denoiser context, one tensor per U-Net
-  level (``ctx_i [B, c_i, h / 2**i, w / 2**i]``), once per frame;
-* ``denoise(x_t [B, 16, h, w], ctx, gamma [B]) -> logits [B, 512, h, w]``: ``steps`` times per frame.
+* ``encoder(image [B, 3, H, W]) -> [feats [B, C, h, w]]``: once per frame;
+* ``context(cond [B, 32, h, w], feats) -> [ctx_0, ..., ctx_{L-1}]``: the per-frame denoiser context, one
+  tensor per U-Net level (``ctx_i [B, c_i, h / 2**i, w / 2**i]``);
+* ``denoiser_step(x_t [B, 16, h, w], ctx, gamma [B], coef [B, 2]) -> [x_next [B, 16, h, w]]``: every step
+  but the last (bit expectation and DDIM move inside the graph);
+* ``denoiser_final(x_t, ctx, gamma) -> [ids int32 [B, h, w]]``: the last step (argmax per byte inside).
 
 Arrays are the backend's own kind: NumPy arrays for ONNX Runtime, CUDA tensors for TensorRT, tensors on
 the module's device for PyTorch. ``asarray`` moves a host NumPy array in, ``to_numpy`` brings one back,
@@ -23,9 +27,10 @@ import numpy as np
 
 # Graph and tensor names, declared once for the exporter's contracts (vps.export.contracts). Backends read
 # the names from the manifest's graph specs instead (io_names), which the exporter wrote from the contracts.
-ENCODER, CONTEXT, DENOISER = "encoder", "context", "denoiser"
-GRAPH_NAMES = (ENCODER, CONTEXT, DENOISER)
-IMAGE, FEATS, COND, X_T, GAMMA, LOGITS = "image", "feats", "cond", "x_t", "gamma", "logits"
+ENCODER, CONTEXT, DENOISER_STEP, DENOISER_FINAL = "encoder", "context", "denoiser_step", "denoiser_final"
+GRAPH_NAMES = (ENCODER, CONTEXT, DENOISER_STEP, DENOISER_FINAL)
+IMAGE, FEATS, COND, X_T, GAMMA, COEF = "image", "feats", "cond", "x_t", "gamma", "coef"
+X_NEXT, IDS = "x_next", "ids"
 IONames = tuple[tuple[str, ...], tuple[str, ...]]  # (input names, output names) in call order
 
 
@@ -59,11 +64,7 @@ class Backend(Protocol):
 
     name: str
 
-    def encode(self, images: Any) -> Any: ...
-
-    def context(self, cond: Any, feats: Any) -> list[Any]: ...
-
-    def denoise(self, x_t: Any, ctx: Sequence[Any], gamma: Any) -> Any: ...
+    def run(self, graph: str, *inputs: Any) -> list[Any]: ...
 
     def asarray(self, array: np.ndarray) -> Any: ...
 

@@ -8,10 +8,10 @@ without the CUDA provider is refused with one line naming the graph; its run-tim
 really uses are in :attr:`OnnxRuntimeBackend.session_providers`.
 
 On CUDA (``device="cuda"``, needs ``onnxruntime-gpu``) the backend uses IO binding so the per-frame
-context stays on the GPU across the ``steps`` denoiser calls: ``context`` returns ``OrtValue``s bound to
-the device and ``denoise`` binds them as inputs, so only ``x_t`` goes up and the logits come down per
-step. On the CPU plain ``run`` is as fast (IO binding can be forced with ``io_binding=True``, which the
-tests use to exercise that path without a GPU).
+context stays on the GPU across the ``steps`` denoiser calls: the ``context`` graph's outputs are
+``OrtValue``s bound to the device and the denoiser graphs bind them as inputs, so only ``x_t`` goes up and
+the next sample (or the ids) comes down per step. On the CPU plain ``run`` is as fast (IO binding can be
+forced with ``io_binding=True``, which the tests use to exercise that path without a GPU).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from vps.runtime.backends.base import (
-    GRAPH_NAMES,
     BackendUnavailableError,
     check_float32,
     io_names,
@@ -61,7 +60,7 @@ def best_device() -> str:
 
 
 class OnnxRuntimeBackend:
-    """The encoder, context and denoiser graphs of an export folder in ONNX Runtime sessions."""
+    """The graphs of an export folder in ONNX Runtime sessions (one per graph the manifest lists)."""
 
     name = "onnxruntime"
 
@@ -79,8 +78,8 @@ class OnnxRuntimeBackend:
             opts.intra_op_num_threads = threads
         self.sessions: dict[str, Any] = {}
         self.session_providers: dict[str, list[str]] = {}  # graph -> providers the session really uses
-        for name in GRAPH_NAMES:
-            spec = manifest.graph(name)
+        for spec in manifest.graphs:
+            name = spec.name
             if spec.engine != "onnx":
                 raise ValueError(f"graph {name!r} is a {spec.engine!r} file ({spec.file}); "
                                  f"the ONNX Runtime backend runs ONNX graphs")
@@ -94,41 +93,25 @@ class OnnxRuntimeBackend:
         self._ort_device = "cuda" if device == "cuda" else "cpu"
 
     # ---- the Backend protocol ---------------------------------------------------------------------
-    def encode(self, images: np.ndarray) -> np.ndarray:
-        return self._run("encoder", images)[0]
-
-    def context(self, cond: np.ndarray, feats: np.ndarray) -> list[Any]:
+    def run(self, graph: str, *inputs: Any) -> list[Any]:
+        """``graph`` on positional inputs (names from the manifest's spec); outputs in the spec's order."""
+        ins, outs = self.io[graph]
+        named = name_inputs(ins, inputs)
+        session = self.sessions[graph]
         if not self.io_binding:
-            return self._run("context", cond, feats)
-        ins, outs = self.io["context"]
-        binding = self.sessions["context"].io_binding()
-        for name, value in name_inputs(ins, (cond, feats)).items():
-            binding.bind_cpu_input(name, check_float32(value, name))
-        for name in outs:
-            binding.bind_output(name, self._ort_device)
-        self.sessions["context"].run_with_iobinding(binding)
-        return list(binding.get_outputs())  # OrtValues on the device
-
-    def denoise(self, x_t: np.ndarray, ctx: Sequence[Any], gamma: np.ndarray) -> np.ndarray:
-        if not self.io_binding:
-            return self._run("denoiser", x_t, list(ctx), gamma)[0]
-        ins, outs = self.io["denoiser"]
-        session = self.sessions["denoiser"]
+            feeds = {n: check_float32(self._host(v), n) for n, v in named.items()}
+            return list(session.run(list(outs), feeds))
         binding = session.io_binding()
-        for name, value in name_inputs(ins, (np.asarray(x_t), list(ctx), gamma)).items():
+        for name, value in named.items():
             if isinstance(value, np.ndarray):
                 binding.bind_cpu_input(name, check_float32(value, name))
             else:
                 binding.bind_ortvalue_input(name, value)  # the frame's context, already on the device
-        binding.bind_output(outs[0], "cpu")  # the frame program's expected_bits runs on the host
+        for name in outs:  # the context stays on the device for the steps; the rest comes to the host
+            binding.bind_output(name, self._ort_device if name in self.ctx_names else "cpu")
         session.run_with_iobinding(binding)
-        return binding.copy_outputs_to_cpu()[0]
-
-    def _run(self, graph: str, *inputs: Any) -> list[np.ndarray]:
-        """One plain ``run`` of ``graph`` on host arrays; its outputs in the spec's order."""
-        ins, outs = self.io[graph]
-        feeds = {n: check_float32(self._host(v), n) for n, v in name_inputs(ins, inputs).items()}
-        return list(self.sessions[graph].run(list(outs), feeds))
+        values = binding.get_outputs()
+        return [v if n in self.ctx_names else v.numpy() for n, v in zip(outs, values, strict=True)]
 
     def asarray(self, array: np.ndarray) -> np.ndarray:
         return check_float32(array, "input")

@@ -15,24 +15,26 @@ waits for TensorRT. No host synchronisation. Output buffers are allocated on the
 the enqueue, so the caching allocator only reuses them after that ordering. Outputs are fresh tensors per
 call (CUDA-graph replay: static, valid until the next step).
 
-``cuda_graph=True`` replays the denoiser from CUDA graphs (:class:`~vps.runtime.backends.cuda_graph.
-GraphCache`), one per input shape, each on its own execution context: a captured graph bakes in its
-context's shapes, addresses and internal state, and trtexec, too, captures per execution context, so
+``cuda_graph=True`` replays the denoiser graphs from CUDA graphs (:class:`~vps.runtime.backends.cuda_graph.
+GraphCache`), one per graph and input shape, each on its own execution context: a captured graph bakes in
+its context's shapes, addresses and internal state, and trtexec, too, captures per execution context, so
 contexts are never shared between graphs. The per-frame context tensors are bound once per frame, only
-``x_t`` and ``gamma`` are copied per step. Loading checks that the engines were built by this TensorRT
-version for this GPU's compute capability (engines are not portable), with a one-line error.
+``x_t``, ``gamma`` (and ``coef``) are copied per step. Loading checks that the engines were built by this
+TensorRT version for this GPU's compute capability (engines are not portable), with a one-line error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from vps.runtime.backends.base import (
-    GRAPH_NAMES,
+    CONTEXT,
+    DENOISER_FINAL,
+    DENOISER_STEP,
     BackendUnavailableError,
     check_float32,
     io_names,
@@ -186,7 +188,7 @@ class TrtGraph:
 
 
 class TensorRTBackend:
-    """The three engines of an export folder (``*.engine``) on the current CUDA device."""
+    """The engines of an export folder (``*.engine``, one per graph) on the current CUDA device."""
 
     name = "tensorrt"
 
@@ -202,18 +204,18 @@ class TensorRTBackend:
         self.ops, self.device = ops, getattr(ops, "device", "cuda")
         self.stream = ops.new_stream()  # TensorRT's own stream (never the default stream)
         self.graphs: dict[str, TrtGraph] = {}
-        for name in GRAPH_NAMES:
-            spec = manifest.graph(name)
+        for spec in manifest.graphs:
             if spec.engine != "trt":
-                raise ValueError(f"graph {name!r} is not a TensorRT engine ({spec.file})")
-            self.graphs[name] = TrtGraph(trt, (Path(folder) / spec.file).read_bytes(), name, ops)
+                raise ValueError(f"graph {spec.name!r} is not a TensorRT engine ({spec.file})")
+            self.graphs[spec.name] = TrtGraph(trt, (Path(folder) / spec.file).read_bytes(), spec.name, ops)
         self.io = io_names(manifest.graphs)
-        self.ctx_names = self.io["context"][1]
-        self.steps: GraphCache | None = None
+        self.ctx_names = self.io[CONTEXT][1] if CONTEXT in self.io else ()
         self.cuda_graph = bool(cuda_graph)
-        if cuda_graph:
-            self.steps = GraphCache(self._prepare_step, ops, self.stream, warmup=1, per_frame=self.ctx_names,
-                                    name="denoiser")
+        # the graphs called several times per frame (the denoiser steps) replay CUDA graphs, one per shapes
+        self.steps: dict[str, GraphCache] = {
+            name: GraphCache(self._step_setup(name), ops, self.stream, warmup=1, per_frame=self.ctx_names,
+                             name=name)
+            for name in (DENOISER_STEP, DENOISER_FINAL) if cuda_graph and name in self.graphs}
 
     def sync(self) -> None:
         """Wait for the device (exact per-stage times with ``sync_timing``)."""
@@ -221,7 +223,7 @@ class TensorRTBackend:
         if synchronize is not None:
             synchronize()
 
-    def run(self, name: str, feeds: Mapping[str, Any]) -> dict[str, Any]:
+    def execute(self, name: str, feeds: Mapping[str, Any]) -> dict[str, Any]:
         """One eager call of graph ``name`` on the backend's stream; fresh output tensors."""
         graph = self.graphs[name]
         feeds = {n: self._owned(t) for n, t in feeds.items()}  # alive until enqueued: TensorRT reads them
@@ -241,9 +243,13 @@ class TensorRTBackend:
         self.ops.copy(fresh, tensor)
         return fresh
 
-    def _prepare_step(self, key: Hashable, feeds: Mapping[str, Any]) -> Prepared:
-        """Static buffers and a dedicated execution context for one denoiser input shape."""
-        graph = self.graphs["denoiser"]
+    def _step_setup(self, name: str) -> Callable[[Hashable, Mapping[str, Any]], Prepared]:
+        """The CUDA-graph setup of graph ``name`` (see :meth:`_prepare_step`)."""
+        return lambda key, feeds: self._prepare_step(name, key, feeds)
+
+    def _prepare_step(self, name: str, key: Hashable, feeds: Mapping[str, Any]) -> Prepared:
+        """Static buffers and a dedicated execution context for one input shape of graph ``name``."""
+        graph = self.graphs[name]
         context = graph.new_context()
         inputs = {n: self.ops.empty(tuple(feeds[n].shape), graph.dtypes[n]) for n in graph.inputs}
         graph.set_inputs(inputs, context)
@@ -257,27 +263,19 @@ class TensorRTBackend:
         return Prepared(inputs, body, context)
 
     # ---- the Backend protocol ---------------------------------------------------------------------
-    def encode(self, images: Any) -> Any:
-        return self._call("encoder", images)[0]
-
-    def context(self, cond: Any, feats: Any) -> list[Any]:
-        return self._call("context", cond, feats)
-
-    def denoise(self, x_t: Any, ctx: Sequence[Any], gamma: Any) -> Any:
-        return self._call("denoiser", x_t, list(ctx), gamma)[0]
-
-    def _call(self, graph: str, *inputs: Any) -> list[Any]:
+    def run(self, graph: str, *inputs: Any) -> list[Any]:
         """``graph`` on positional inputs (names from the manifest's spec); outputs in the spec's order.
 
-        The denoiser replays its CUDA graph (one per input shapes) when ``cuda_graph`` is on.
+        The denoiser graphs replay their CUDA graph (one per input shapes) when ``cuda_graph`` is on.
         """
         ins, outs = self.io[graph]
         feeds = {n: t.contiguous() for n, t in name_inputs(ins, inputs).items()}
-        if graph == "denoiser" and self.steps is not None:
+        cache = self.steps.get(graph)
+        if cache is not None:
             key = tuple((n, tuple(int(d) for d in t.shape)) for n, t in sorted(feeds.items()))
-            out = self.steps.run(key, feeds)
+            out = cache.run(key, feeds)
         else:
-            out = self.run(graph, feeds)
+            out = self.execute(graph, feeds)
         return [out[n] for n in outs]
 
     def asarray(self, array: np.ndarray) -> Any:

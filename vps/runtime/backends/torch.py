@@ -11,7 +11,6 @@ while inputs and outputs stay float32 (as the exported graphs' I/O).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 class TorchBackend:
-    """``encode`` / ``context`` / ``denoise`` of a Pix2SeqD module in eval mode, under ``inference_mode``."""
+    """A Pix2SeqD module's graphs (``run``) in eval mode, under ``inference_mode``."""
 
     name = "torch"
 
@@ -77,19 +76,36 @@ class TorchBackend:
                               cache_enabled=False)
 
     @torch.inference_mode()
-    def encode(self, images: torch.Tensor) -> torch.Tensor:
-        with self._amp():
-            return self.model.encode(images).float().contiguous()  # [B, C, h, w]
+    def run(self, graph: str, *inputs: Any) -> list[Any]:
+        """The module's part named ``graph`` (the exported graphs' contract; :mod:`.base`) on tensors.
 
-    @torch.inference_mode()
-    def context(self, cond: torch.Tensor, feats: torch.Tensor) -> list[torch.Tensor]:
+        The denoiser graphs are the padded 512-channel logits through :func:`vps.kernels.expected_bits` /
+        :func:`vps.kernels.decode_panoptic` (Triton on CUDA, their references elsewhere): the twins of the
+        exported graphs' in-graph head (:mod:`vps.model.fused`), so verification compares two implementations.
+        """
         with self._amp():
-            return [c.float().contiguous() for c in self.model.context(cond, feats)]
+            if graph == "encoder":
+                return [self.model.encode(inputs[0]).float().contiguous()]  # [B, C, h, w]
+            if graph == "context":
+                return [c.float().contiguous() for c in self.model.context(*inputs)]
+            if graph == "denoiser_step":
+                x_t, ctx, gamma, coef = inputs
+                x0 = self._expected_bits(self.model.denoise_step(x_t, list(ctx), gamma))  # [B, 16, h, w]
+                return [x0 * coef[:, 0].view(-1, 1, 1, 1) + x_t * coef[:, 1].view(-1, 1, 1, 1)]
+            if graph == "denoiser_final":
+                x_t, ctx, gamma = inputs
+                return [self._decode(self.model.denoise_step(x_t, list(ctx), gamma))]  # int32 [B, h, w]
+        raise KeyError(f"the torch backend runs no graph {graph!r}")
 
-    @torch.inference_mode()
-    def denoise(self, x_t: torch.Tensor, ctx: Sequence[torch.Tensor], gamma: torch.Tensor) -> torch.Tensor:
-        with self._amp():
-            return self.model.denoise_step(x_t, list(ctx), gamma).float().contiguous()  # [B, 512, h, w]
+    def _expected_bits(self, logits: torch.Tensor) -> torch.Tensor:
+        from vps.kernels import expected_bits
+
+        return expected_bits(logits.float(), self.model.layout.scale).float()
+
+    def _decode(self, logits: torch.Tensor) -> torch.Tensor:
+        from vps.kernels import decode_panoptic
+
+        return decode_panoptic(logits, None, self.model.layout.label_divisor)
 
     def asarray(self, array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(check_float32(array, "input")).to(self.device)
