@@ -35,6 +35,7 @@ import importlib.util
 import math
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,10 @@ from scipy.ndimage import find_objects
 
 from vps.bits import panoptic_to_bits
 from vps.runtime.backends.base import Backend
+from vps.runtime.concurrency import exclusive
 from vps.runtime.frames import FrameGeometry, prepare_frame, restore_labels
 from vps.runtime.graphs import ConstantCache, FrameGraphs
+from vps.runtime.health import CameraHealth
 from vps.runtime.manifest import Manifest, load_manifest
 from vps.runtime.postprocess import postprocess_panoptic
 from vps.runtime.result import FrameResult, FrameTrack
@@ -190,6 +193,7 @@ class Segmenter:
         self.table = TrackTable(self.meta, tracker or DEFAULT_TRACKER, self.layout.label_divisor,
                                 state=self.state.tracker)
         self.timer = StageTimer(_device_sync(backend) if sync_timing else None)
+        self.health = CameraHealth(self.table.config.health)  # camera faults (vps.runtime.health)
         self.sequence_index = 0
         self._zeros_cond: np.ndarray | None = None
         self._exec = ConstantCache(backend)  # no host->device copy of the step gammas inside the loop
@@ -223,6 +227,7 @@ class Segmenter:
         return cls(manifest, be, tracker, seed, cuda_graph=graphs, **own)
 
     # ---- streaming ----------------------------------------------------------------------------------
+    @exclusive  # one thread at a time (vps.runtime.concurrency)
     def reset(self) -> None:
         """Start a new sequence: forget previous masks and tracks, restart the noise (ids keep increasing)."""
         self.state.reset()
@@ -232,6 +237,7 @@ class Segmenter:
         self.noise.reset()
         self.sequence_index += 1
 
+    @exclusive
     def step(self, frame: np.ndarray, rgb: bool | None = None) -> FrameResult:
         """Segment one ``uint8 [H, W, 3]`` BGR frame (RGB with ``rgb=True``; gray/BGRA/[0, 1] floats too).
 
@@ -245,11 +251,13 @@ class Segmenter:
                                     resize_mode=m.resize_mode, channel_order=m.channel_order)
         if self.state.observe_geometry(geometry):
             self._restart()
+        health = self.health.check(frame)  # a voided frame is not segmented: void map, no tracks
         timer.lap("preprocess")
-        warm = self.warm_start and self.state.warm_latent is not None
-        ids = self._infer(x, warm)  # int32 [h, w] cleaned model ids: what the next frame conditions on
+        warm = self.warm_start and self.state.warm_latent is not None and not health.void
+        ids = self._infer(x, warm) if not health.void else self.health.void_ids(self.manifest.mask_size,
+                                                                               self.meta, self.layout)
         tracked = self.table.update(self._sanitize(ids))
-        result = self._result(tracked, geometry, warm)
+        result = replace(self._result(tracked, geometry, warm), health=health)
         self.state.frame_index += 1
         return result
 
