@@ -21,6 +21,7 @@ import numpy as np
 
 from vps.data.meta import KITTI_STEP, DatasetMeta
 from vps.errors import DataError
+from vps.quiet import native_to_log
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -47,7 +48,8 @@ def _imread(path: str | Path, flags: int) -> np.ndarray:
     buf = np.fromfile(path, dtype=np.uint8)
     if buf.size == 0:
         raise DataError(path, "file is empty")
-    img = cv2.imdecode(buf, flags)
+    with native_to_log(str(path)):  # libpng's warnings go to the log, not the terminal
+        img = cv2.imdecode(buf, flags)
     if img is None:
         raise DataError(path, "not a readable image (corrupt or truncated?)")
     return img

@@ -2,22 +2,19 @@
 
 The sampler schedule is computed here, once, with the training code's own :class:`DDIMSampler` and noise
 schedule, and written as plain floats (times and gammas) so the runtime needs no schedule code and runs
-exactly what was verified.
+exactly what was verified. The atomic export folder (:func:`staging_folder`) lives in :mod:`.staging`.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Sequence
 
 from vps.bits import BitLayout
 from vps.config import DiffusionConfig
 from vps.data.meta import DatasetMeta
 from vps.export.contracts import GraphContract, ModelGeometry
-from vps.runtime.manifest import MANIFEST_NAME, GraphSpec, Manifest, SamplerSchedule
+from vps.export.staging import staging_folder  # noqa: F401  (re-exported: the pipeline's atomic folder)
+from vps.runtime.manifest import GraphSpec, Manifest, SamplerSchedule
 
 GRAPH_SUFFIX = {"onnx": ".onnx", "trt": ".engine"}
 
@@ -71,31 +68,3 @@ def build_manifest(preset: str, meta: DatasetMeta, layout: BitLayout, geometry: 
                     compute_capability=compute_capability, files={f: "" for f in files},
                     min_instance_area=min_instance_area, min_part_area=min_part_area,
                     checkpoint=checkpoint)
-
-
-@contextmanager
-def staging_folder(out: Path) -> Iterator[Path]:
-    """A temp folder beside ``out``; on normal exit it atomically replaces ``out``, on error it is removed.
-
-    ``out`` may not exist, be empty, or be a previous export folder (it holds ``manifest.json``); anything
-    else is refused so an export never deletes unrelated files.
-    """
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST_NAME).is_file())):
-        raise ValueError(f"--out {out}: exists and is not an export folder (no {MANIFEST_NAME}); "
-                         f"choose a new or empty folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-        out.replace(old / "previous")
-    tmp.chmod(0o755)
-    tmp.replace(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
