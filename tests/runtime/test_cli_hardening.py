@@ -96,8 +96,8 @@ def test_bad_viz_options_are_refused_before_the_first_frame(bad: list[str], expo
     out = tmp_path / "out"
     viz = [] if bad[0] == "--viz" else ["--viz", str(tmp_path / "v.mp4")]
     assert run(exported, src, out, *bad, *viz) == 2
+    assert not out.exists()  # refused before the first frame: nothing written
     assert bad[0] in one_line(capsys)
-    assert not out.exists()
 
 
 def test_write_failure_mid_run_keeps_what_was_written_and_rerun_needs_overwrite(
@@ -154,3 +154,6 @@ def test_black_frames_are_counted_in_run_json(exported: Exported, tmp_path: Path
     assert faults["black"] == 2 and faults["frozen"] == 1 and faults["void"] == 2
     black = read_kitti_panoptic(out / "panoptic_maps" / "frames" / "000002.png")
     assert (black == 255 * 1000).all()  # void, no tracks, no invented classes
+    again = tmp_path / "again"
+    assert run(exported, src, again, "--void-faults", "") == 0  # counted, but segmented
+    assert json.loads((again / "run.json").read_text())["camera_faults"]["void"] == 0

@@ -55,7 +55,7 @@ class Checkpoint:
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise DataError(path, f"not a vps checkpoint (missing format marker {FORMAT!r})")
         if payload.get("version") != VERSION:
-            raise DataError(path, f"checkpoint version {payload.get('version')} is not supported "
+            raise DataError(path, f"checkpoint version {payload.get('version')!r:.40} is not supported "
                                   f"(this toolkit reads version {VERSION})")
         names = {f.name for f in fields(cls)}
         required = {"step", "config", "meta", "layout", "ema_weights"}

@@ -42,7 +42,7 @@ from vps.data.codecs import atomic_write_bytes, read_kitti_panoptic, write_kitti
 from vps.errors import DataError
 from vps.quiet import quiet_opencv
 from vps.runtime.backends.base import BackendUnavailableError
-from vps.runtime.health import FAULTS
+from vps.runtime.health import DEFAULT_VOID, FAULTS, HealthConfig
 from vps.runtime.run_checks import (
     MAPS,
     RUN_JSON,
@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-lost", type=int, default=DEFAULT_TRACKER.max_lost,
                    help=f"frames a lost track can be revived (default {DEFAULT_TRACKER.max_lost})")
     p.add_argument("--fps", type=float, default=10.0, help="frame rate of the --viz video (default 10)")
+    p.add_argument("--void-faults", type=_faults, default=DEFAULT_VOID, metavar="F1,F2",
+                   help=f"camera faults that make a frame blind (not segmented, no tracks) among {FAULTS}; "
+                        f"'' = none (default {','.join(DEFAULT_VOID)}); all faults are counted in run.json")
     p.add_argument("--on-size-change", choices=POLICIES, default="split",
                    help="a frame-size change inside an input sequence restarts the stream: 'split' writes "
                         "the rest into SEQ_partNN (default), 'error' stops there naming the frame")
@@ -103,6 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace the predictions of a previous run in --out (its PNGs and run.json)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
+
+
+def _faults(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = sorted(set(names) - set(FAULTS))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown camera fault(s) {unknown}; choose among {FAULTS}")
+    return names
 
 
 def display_rgb(image: np.ndarray, rgb: bool) -> np.ndarray:
@@ -222,8 +233,13 @@ class Runner:
         return out
 
 
+def _tracker(args: argparse.Namespace) -> TrackerConfig:
+    return TrackerConfig(iou_threshold=args.iou_threshold, max_lost=args.max_lost,
+                         health=HealthConfig(void=args.void_faults))
+
+
 def _load(args: argparse.Namespace) -> Segmenter:
-    tracker = TrackerConfig(iou_threshold=args.iou_threshold, max_lost=args.max_lost)
+    tracker = _tracker(args)
     options: dict[str, Any] = {"threads": args.threads} if args.threads else {}
     return Segmenter.load(args.artifacts, backend=args.backend, device=args.device, tracker=tracker,
                           seed=args.seed, checkpoint=args.checkpoint, warm_start=not args.no_warm_start,
@@ -267,7 +283,7 @@ def _start(args: argparse.Namespace) -> Runner:
     check_artifacts(args.artifacts)
     check_out(args.out, args.overwrite)
     check_viz(args.viz)
-    TrackerConfig(iou_threshold=args.iou_threshold, max_lost=args.max_lost)
+    _tracker(args)  # its ValueError before any file is touched
     seg = _load(args)
     source = open_source(args.input, args.split, args.sequence, args.max_frames)
     runner = Runner(args, seg, source)
