@@ -36,11 +36,16 @@ class Folder:
     first_frame: int
     reason: str
     frames: int = 0
-    numbers: dict[int, int] = field(default_factory=dict)  # persistent track id -> n in this folder
+    numbers: dict[int, int] = field(default_factory=dict)  # persistent track id -> n (open folder only)
+    tracks: int = 0  # numbers handed out in this folder
+
+    def close(self) -> None:
+        """Forget the id -> number map of a finished folder (a long stream keeps memory flat)."""
+        self.tracks, self.numbers = len(self.numbers), {}
 
     def to_dict(self) -> dict[str, Any]:
         return {"folder": self.name, "sequence": self.sequence, "first_frame": self.first_frame,
-                "frames": self.frames, "tracks": len(self.numbers), "reason": self.reason}
+                "frames": self.frames, "tracks": max(self.tracks, len(self.numbers)), "reason": self.reason}
 
 
 class FolderPlan:
@@ -89,6 +94,8 @@ class FolderPlan:
         return cur.name, self._panoptic(result, ids, cur.numbers)
 
     def _open(self, sequence: str, frame: int, reason: str) -> Folder:
+        if self.folders:
+            self.folders[-1].close()
         parts = sum(f.sequence == sequence for f in self.folders)
         name = sequence if parts == 0 else f"{sequence}_part{parts:02d}"
         self.folders.append(Folder(name, sequence, frame, reason))
