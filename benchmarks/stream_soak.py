@@ -164,10 +164,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if last_seq is not None and seq != last_seq:
             seg.reset()
         last_seq = seq
-        hw = (90, 160) if kind == "size_b" else (72, 144)
+        hw = (90, 160) if int(0.4 * args.frames) <= k < int(0.7 * args.frames) else (72, 144)
         if kind == "black":
-            image = np.zeros((*(prev.shape[:2] if prev is not None else hw), 3), np.uint8)
-        elif kind == "frozen" and prev is not None:
+            image = np.zeros((*hw, 3), np.uint8)
+        elif kind == "frozen" and prev is not None and prev.shape[:2] == hw:
             image = prev
         else:
             image = textured(hw, k)
