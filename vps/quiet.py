@@ -73,12 +73,21 @@ def _drain(sink: IO[bytes], what: str) -> None:
             LOG.debug("%s: %s", what, line.strip())
 
 
-def quiet_opencv() -> None:
-    """OpenCV's own log (``[ WARN:0@...]``) at errors only; FFmpeg's, read when a capture opens, too."""
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+def quiet_libraries() -> None:
+    """For CLIs: OpenCV's own log (``[ WARN:0@...]``) and ONNX Runtime's at errors only, FFmpeg's quiet.
+
+    Process-wide settings, so only command-line entry points call this (a library user keeps theirs).
+    """
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET, read when a capture opens
     try:
         import cv2
 
         cv2.setLogLevel(2)  # LOG_LEVEL_ERROR
+    except (ImportError, AttributeError):
+        pass
+    try:
+        import onnxruntime
+
+        onnxruntime.set_default_logger_severity(3)  # errors only
     except (ImportError, AttributeError):
         pass

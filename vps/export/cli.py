@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 from vps.export.pipeline import ExportOptions, describe, run_export, run_verify_only
+from vps.quiet import quiet_libraries
 from vps.runtime.backends.base import BackendUnavailableError
 
 PROG = "vps-export"
@@ -150,6 +151,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    quiet_libraries()  # ONNX Runtime / OpenCV chatter to the log, so the one-line error stands alone
     try:
         return _run(args)
     except BackendUnavailableError as e:

@@ -40,7 +40,7 @@ from tqdm import tqdm
 
 from vps.data.codecs import atomic_write_bytes, read_kitti_panoptic, write_kitti_panoptic
 from vps.errors import DataError
-from vps.quiet import quiet_opencv
+from vps.quiet import quiet_libraries
 from vps.runtime.backends.base import BackendUnavailableError
 from vps.runtime.health import DEFAULT_VOID, FAULTS, HealthConfig
 from vps.runtime.run_checks import (
@@ -60,6 +60,7 @@ from vps.runtime.timing import StageStats
 from vps.runtime.tracker import TrackerConfig
 
 PROG = "vps-run"
+PROGRESS_EVERY = 100  # frames between rewrites of the incomplete run.json
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -169,6 +170,8 @@ class Runner:
             for frame in self.source:
                 self._frame(frame)
                 bar.update(1)
+                if self.state.frames % PROGRESS_EVERY == 0:  # a killed run still says how far it got
+                    _write_summary(self.args, self.summary("running, not finished"))
         finally:
             bar.close()
             self._close_video()
@@ -308,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # --help (0) or a usage error (2)
         return int(e.code or 0)
-    quiet_opencv()
+    quiet_libraries()
     runner, error, code = None, None, 0
     try:
         runner = _start(args)
