@@ -299,8 +299,8 @@ def _start(args: argparse.Namespace) -> Runner:
 def _error_line(args: argparse.Namespace, e: BaseException) -> str:
     if isinstance(e, BackendUnavailableError):
         return f"--backend {args.backend} cannot run here: {e}"
-    if isinstance(e, OSError):
-        return str(OutputError.of(e, args.out))
+    if isinstance(e, OSError):  # writes became OutputError already; this is any other file-system error
+        return f"{e.filename if e.filename is not None else args.out}: {e.strerror or e}"
     return str(e.args[0] if isinstance(e, KeyError) and e.args else e)
 
 
