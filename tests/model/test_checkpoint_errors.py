@@ -40,6 +40,14 @@ BAD: dict[str, tuple[Callable[[Path], bytes], str]] = {
 }
 
 
+def _multi_disk(tmp: Path) -> bytes:
+    """A torch.save file whose zip64 locator claims another disk: ``zipfile.is_zipfile`` itself raises."""
+    data = bytearray(_good_bytes(tmp))
+    at = data.rindex(b"PK\x06\x07")
+    data[at + 4:at + 8] = (1).to_bytes(4, "little")
+    return bytes(data)
+
+
 def _torch_object(tmp: Path) -> bytes:
     torch.save({"x": Payload()}, tmp / "o.pt")
     return (tmp / "o.pt").read_bytes()
@@ -63,6 +71,18 @@ def assert_one_complete_line(text: str, path: Path, reason: str) -> None:
     assert str(path) in lines[0] and reason in lines[0].split(str(path), 1)[1]
     assert not any(f in lines[0] for f in FORBIDDEN)
     assert lines[0].count("(") == lines[0].count(")")  # no sentence cut off inside a parenthesis
+
+
+def test_zip_that_zipfile_itself_chokes_on_is_reported_as_damaged(tmp_path: Path) -> None:
+    # found by the fuzz suite: zipfile.is_zipfile raised BadZipFile ("span multiple disks") inside the
+    # error path; now the reason is still one complete line
+    from vps.model.checkpoint import _unreadable_reason
+
+    path = tmp_path / "disk.pt"
+    path.write_bytes(_multi_disk(tmp_path))
+    error = RuntimeError("PytorchStreamReader failed reading zip archive: not a ZIP archive. This is ...")
+    reason = _unreadable_reason(path, path.stat().st_size, error)
+    assert reason.startswith("truncated or damaged checkpoint") and reason.endswith(")")
 
 
 @pytest.mark.parametrize("kind", sorted(BAD))

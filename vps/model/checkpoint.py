@@ -124,13 +124,21 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return Checkpoint.from_payload(payload, path)
 
 
+def _intact_zip(path: Path) -> bool:
+    """Whether ``path`` is a zip archive Python can open (``is_zipfile`` itself raises on some damage)."""
+    try:
+        return zipfile.is_zipfile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return False
+
+
 def _unreadable_reason(path: Path, size: int, error: Exception) -> str:
     """One complete sentence on why ``torch.load(path, weights_only=True)`` failed."""
     with open(path, "rb") as f:
         head = f.read(4)
     text = str(error)
     if head == b"PK\x03\x04":  # the zip container torch.save writes
-        if not zipfile.is_zipfile(path) or "central directory" in text or isinstance(error, EOFError):
+        if not _intact_zip(path) or "central directory" in text or isinstance(error, EOFError):
             return f"truncated or damaged checkpoint ({size} bytes; the zip archive is incomplete)"
         if "Weights only load failed" in text or isinstance(error, pickle.UnpicklingError):
             return ("not a vps checkpoint: it holds Python objects other than tensors and plain data, which "
