@@ -63,9 +63,11 @@ def main(argv: list[str] | None = None) -> int:
                                             "--size", args.size, "--seed", str(DEMO_SEED), "--split", "val"])
     _run("export", export_cli.main, ["--checkpoint", str(args.checkpoint), "--engine", "onnx",
                                      "--steps", str(args.steps), "--warm-start", "--verify-frames",
-                                     str(args.verify_frames), "--out", str(export), "--no-progress"])
+                                     str(args.verify_frames), "--out", str(export), "--overwrite",
+                                     "--no-progress"])
     _run("stream", run_cli.main, ["--artifacts", str(export), "--input", str(data), "--gt", str(data),
-                                  "--out", str(preds), "--viz", str(overlay), "--backend", "onnxruntime"])
+                                  "--out", str(preds), "--viz", str(overlay), "--backend", "onnxruntime",
+                                  "--overwrite"])
     _run("comparison video", viz_cli.main, [str(preds), "--gt", str(data), "--mode", "panel", "--out",
                                             str(panel)])
     print(f"\ndemo done in {time.perf_counter() - t0:.0f} s: clip {data}, export {export}, predictions "

@@ -12,12 +12,17 @@ from vps.export.artifacts import staging_folder
 def test_staging_replaces_a_previous_export_atomically(tmp_path: Path) -> None:
     out = tmp_path / "exp"
     out.mkdir()
-    (out / "manifest.json").write_text("{}")
+    (out / "manifest.json").write_text('{"files": {"old.onnx": ""}, "graphs": [{"file": "enc.onnx"}]}')
     (out / "old.onnx").write_text("old")
+    (out / "enc.onnx").write_text("old")
+    (out / "parity.json").write_text("{}")
+    (out / "my_notes.txt").write_text("the user's own file")
     with staging_folder(out) as tmp:
         (tmp / "new.onnx").write_text("new")
         assert out.is_dir() and (out / "old.onnx").exists()  # untouched until the end
-    assert sorted(p.name for p in out.iterdir()) == ["new.onnx"]
+    # what the old export wrote is replaced; the user's own file is kept (issue 17, finding 7)
+    assert sorted(p.name for p in out.iterdir()) == ["my_notes.txt", "new.onnx"]
+    assert (out / "my_notes.txt").read_text() == "the user's own file"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exp"]  # no temp or backup folders left
 
 

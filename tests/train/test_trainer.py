@@ -85,7 +85,7 @@ def test_existing_checkpoint_needs_resume_and_bad_resumes_fail(kitti_root: Path,
     with pytest.raises(DataError, match="last.pt"):
         _run(other, tmp_path, resume=True)
     (tmp_path / "last.pt").write_bytes(b"\x00" * 100)
-    with pytest.raises(DataError, match="corrupt"):
+    with pytest.raises(DataError, match="last.pt: not a PyTorch checkpoint"):
         _run(_config(kitti_root), tmp_path, resume=True)
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from vps.data.meta import KITTI_STEP, DatasetMeta
 from vps.errors import DataError
+from vps.quiet import native_to_log
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -47,7 +48,8 @@ def _imread(path: str | Path, flags: int) -> np.ndarray:
     buf = np.fromfile(path, dtype=np.uint8)
     if buf.size == 0:
         raise DataError(path, "file is empty")
-    img = cv2.imdecode(buf, flags)
+    with native_to_log(str(path)):  # libpng's warnings go to the log, not the terminal
+        img = cv2.imdecode(buf, flags)
     if img is None:
         raise DataError(path, "not a readable image (corrupt or truncated?)")
     return img
@@ -109,8 +111,14 @@ def read_kitti_panoptic(
 
 def encode_kitti_panoptic(panoptic: np.ndarray, label_divisor: int = 1000) -> np.ndarray:
     """``int [H, W]`` panoptic ids to the ``uint8 [H, W, 3]`` RGB KITTI-STEP encoding."""
-    if panoptic.ndim != 2:
-        raise ValueError(f"panoptic map must be 2-D [H, W], got shape {panoptic.shape}")
+    panoptic = np.asarray(panoptic)
+    if panoptic.ndim != 2 or panoptic.size == 0:
+        raise ValueError(f"panoptic map must be a non-empty 2-D [H, W] array, got shape {panoptic.shape}")
+    if not (np.issubdtype(panoptic.dtype, np.integer) or panoptic.dtype == np.bool_):
+        raise ValueError(f"panoptic map must hold integers, got {panoptic.dtype}")
+    if not 2 <= label_divisor <= 65536:
+        raise ValueError(f"label_divisor must lie in 2..65536 (the instance is stored in G * 256 + B), got "
+                         f"{label_divisor}")
     panoptic = panoptic.astype(np.int64)
     sem, inst = panoptic // label_divisor, panoptic % label_divisor
     if sem.min(initial=0) < 0 or sem.max(initial=0) > 255:

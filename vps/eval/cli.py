@@ -27,6 +27,7 @@ from vps.eval.evaluator import EvalResult, Evaluator
 from vps.eval.io import FramePair, PairedFolders, pair_folders
 from vps.eval.report import format_report
 from vps.eval.vpq import parse_windows
+from vps.quiet import quiet_libraries
 
 
 def _windows(text: str) -> tuple[int, ...]:
@@ -107,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # --help (0) or a usage error (2)
         return int(e.code or 0)
+    quiet_libraries()  # libpng / OpenCV chatter to the log, so the one-line error stands alone
     try:
         if args.workers < 1:
             raise ValueError(f"--workers must be >= 1, got {args.workers}")

@@ -12,7 +12,9 @@ One graph per sub-network (image encoder, per-frame denoiser context, denoiser s
 the host), ``manifest.json`` (schedule for the chosen step count, class metadata, bit layout, input size
 and normalisation, versions, sha256 of every file) and ``parity.json`` (PyTorch vs artifacts through the
 same host loop with the same noise). Exit codes: 0 ok; 1 parity failed or ``--check-trt`` found errors
-(artifacts are still written); 2 bad arguments, unreadable checkpoint/folder, TensorRT or GPU missing.
+(artifacts are still written); 2 bad arguments, unreadable checkpoint/folder, an existing export at
+``--out`` without ``--overwrite``, TensorRT or GPU missing. A killed export leaves only a marked staging
+folder, which ``vps-run`` refuses and the next export beside it removes (:mod:`vps.export.staging`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import sys
 from pathlib import Path
 
 from vps.export.pipeline import ExportOptions, describe, run_export, run_verify_only
+from vps.quiet import quiet_libraries
 from vps.runtime.backends.base import BackendUnavailableError
 
 PROG = "vps-export"
@@ -49,7 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", type=Path, help="training or slim checkpoint (.pt)")
-    p.add_argument("--out", type=Path, required=True, help="export folder (created or replaced atomically)")
+    p.add_argument("--out", type=Path, required=True, help="export folder (created, or replaced atomically "
+                                                           "with --overwrite)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing export at --out (files the exporter did not write are kept)")
     p.add_argument("--engine", choices=("onnx", "trt"), default="onnx", help="artifact kind (default onnx)")
     p.add_argument("--precision", choices=("fp32", "fp16", "int8"), default="fp32",
                    help="fp16: half weights/activations, fp32 I/O; int8: Q/DQ explicit quantization")
@@ -105,12 +111,29 @@ def _lint_only(out: Path) -> int:
     return 1 if any(f.severity == "error" for f in findings) else 0
 
 
+def _prepare_out(out: Path, overwrite: bool) -> None:
+    """Refuse an unusable ``--out`` before any work; remove staging folders of killed exports (said once)."""
+    from vps.export.staging import check_out, clean_stale
+    from vps.runtime.manifest import MANIFEST_NAME
+
+    check_out(out)
+    if (out / MANIFEST_NAME).is_file() and not overwrite:
+        raise ValueError(f"--out {out}: holds an export already; pass --overwrite to replace it (files the "
+                         f"exporter did not write are kept)")
+    removed = clean_stale(out)
+    if removed:
+        print(f"{PROG}: removed {len(removed)} unfinished export(s) left by a killed run: "
+              f"{', '.join(str(p) for p in removed)}", file=sys.stderr)
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.checkpoint is None:
         if args.check_trt:
             return _lint_only(args.out)
         raise ValueError("--checkpoint is required (except for --check-trt on an existing --out folder)")
     opts = _options(args)
+    if not args.verify_only:
+        _prepare_out(args.out, args.overwrite)
     summary = run_verify_only(opts) if args.verify_only else run_export(opts)
     print(describe(summary))
     code = 0
@@ -129,6 +152,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    quiet_libraries()  # ONNX Runtime / OpenCV chatter to the log, so the one-line error stands alone
     try:
         return _run(args)
     except BackendUnavailableError as e:

@@ -8,6 +8,9 @@ backend, the exporter, the benchmark, ``vps-predict``), so none of them imports 
 
 from __future__ import annotations
 
+import pickle
+import warnings
+import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -52,13 +55,14 @@ class Checkpoint:
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise DataError(path, f"not a vps checkpoint (missing format marker {FORMAT!r})")
         if payload.get("version") != VERSION:
-            raise DataError(path, f"checkpoint version {payload.get('version')} is not supported "
+            raise DataError(path, f"checkpoint version {payload.get('version')!r:.40} is not supported "
                                   f"(this toolkit reads version {VERSION})")
         names = {f.name for f in fields(cls)}
         required = {"step", "config", "meta", "layout", "ema_weights"}
         missing = sorted(required - set(payload))
         if missing:
             raise DataError(path, f"checkpoint lacks {missing}")
+        _check_types(payload, path)
         return cls(**{k: v for k, v in payload.items() if k in names})
 
     def typed_config(self, path: str | Path = "<checkpoint>") -> Config:
@@ -67,24 +71,85 @@ class Checkpoint:
         except (TypeError, ValueError) as e:
             raise DataError(path, f"stored config is incompatible with this toolkit: {e}") from None
 
-    def typed_meta(self) -> DatasetMeta:
-        return DatasetMeta.from_dict(self.meta)
+    def typed_meta(self, path: str | Path = "<checkpoint>") -> DatasetMeta:
+        try:
+            return DatasetMeta.from_dict(self.meta)
+        except (TypeError, ValueError, KeyError) as e:
+            raise DataError(path, f"stored class metadata is invalid: {_one_line(e)}") from None
 
-    def bit_layout(self) -> BitLayout:
-        return BitLayout.from_dict(self.layout)
+    def bit_layout(self, path: str | Path = "<checkpoint>") -> BitLayout:
+        try:
+            return BitLayout.from_dict(self.layout)
+        except (TypeError, ValueError, KeyError) as e:
+            raise DataError(path, f"stored bit layout is invalid: {_one_line(e)}") from None
+
+
+def _one_line(error: BaseException) -> str:
+    """The first line of an exception's message (its type name when empty)."""
+    text = str(error.args[0] if isinstance(error, KeyError) and error.args else error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _check_types(payload: dict[str, Any], path: str | Path) -> None:
+    """The fields every reader relies on have the types training writes (``DataError`` otherwise)."""
+    if not isinstance(payload["step"], int) or isinstance(payload["step"], bool) or payload["step"] < 0:
+        raise DataError(path, f"checkpoint step must be a non-negative integer, got {payload['step']!r:.40}")
+    for name in ("config", "meta", "layout", "ema_weights"):
+        if not isinstance(payload[name], dict):
+            kind = type(payload[name]).__name__
+            raise DataError(path, f"checkpoint field {name!r} must be a dict, got {kind}")
+    bad = [k for k, v in payload["ema_weights"].items() if not isinstance(k, str) or not torch.is_tensor(v)]
+    if bad:
+        raise DataError(path, f"checkpoint ema_weights must map names to tensors (bad: {bad[:3]!r:.80})")
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Checkpoint:
-    """Read a checkpoint; a missing, truncated or foreign file raises ``DataError`` naming it."""
+    """Read a checkpoint (always ``weights_only``); a bad file raises ``DataError`` naming it in one line.
+
+    The reason says what is wrong with the file (empty, truncated, not a PyTorch file, holds Python objects
+    other than tensors, not a vps checkpoint) and never suggests loading it as an arbitrary pickle.
+    """
     path = Path(path)
     if not path.is_file():
-        raise DataError(path, "checkpoint file not found")
+        raise DataError(path, "checkpoint file not found" if not path.exists() else "not a file")
+    size = path.stat().st_size
+    if size == 0:
+        raise DataError(path, "checkpoint file is empty (0 bytes); the run that wrote it was interrupted?")
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols before failing
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # torch raises RuntimeError/UnpicklingError/EOFError/zipfile errors
-        first = (str(e).strip().splitlines() or [""])[0][:200]  # torch's messages span many lines
-        raise DataError(path, f"corrupt or unreadable checkpoint ({type(e).__name__}: {first})") from None
+        raise DataError(path, _unreadable_reason(path, size, e)) from None
     return Checkpoint.from_payload(payload, path)
+
+
+def _intact_zip(path: Path) -> bool:
+    """Whether ``path`` is a zip archive Python can open (``is_zipfile`` itself raises on some damage)."""
+    try:
+        return zipfile.is_zipfile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return False
+
+
+def _unreadable_reason(path: Path, size: int, error: Exception) -> str:
+    """One complete sentence on why ``torch.load(path, weights_only=True)`` failed."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    text = str(error)
+    if head == b"PK\x03\x04":  # the zip container torch.save writes
+        if not _intact_zip(path) or "central directory" in text or isinstance(error, EOFError):
+            return f"truncated or damaged checkpoint ({size} bytes; the zip archive is incomplete)"
+        if "Weights only load failed" in text or isinstance(error, pickle.UnpicklingError):
+            return ("not a vps checkpoint: it holds Python objects other than tensors and plain data, which "
+                    "are never loaded (only weights_only checkpoints are read)")
+        return f"damaged checkpoint ({type(error).__name__} while reading the zip archive)"
+    if head[:1] == b"\x80" and "Weights only load failed" in text:
+        return ("not a vps checkpoint: a pickle of Python objects rather than a torch.save file of tensors "
+                "(never loaded, only weights_only checkpoints are read)")
+    if isinstance(error, EOFError | zipfile.BadZipFile):
+        return f"truncated checkpoint ({size} bytes end before the data does)"
+    return f"not a PyTorch checkpoint ({size} bytes that are neither a torch.save zip archive nor a pickle)"
 
 
 def load_state_strict(
@@ -96,7 +161,8 @@ def load_state_strict(
     unexpected = sorted(set(weights) - set(own))
     shapes = [k for k in own if k in weights and tuple(own[k].shape) != tuple(weights[k].shape)]
     if missing or unexpected or shapes:
-        raise DataError(path, f"{what} do not match the model: missing {missing[:3]}, unexpected "
+        raise DataError(path, f"{what} do not fit the model its config describes (another preset, or a "
+                              f"damaged file): missing {missing[:3]}, unexpected "
                               f"{unexpected[:3]}, shape mismatch {shapes[:3]}")
     module.load_state_dict({k: v.to(own[k].dtype) for k, v in weights.items()})
 
@@ -119,4 +185,4 @@ def load_for_inference(
     model = model_factory(config)
     load_state_strict(model, ckpt.ema_weights, path, "EMA weights")
     model.to(device).eval()
-    return model, config, ckpt.typed_meta()
+    return model, config, ckpt.typed_meta(path)

@@ -37,6 +37,9 @@ from vps.runtime.tracker import (
 )
 
 _LAZY = {
+    "ConcurrentUseError": "vps.runtime.concurrency",
+    "FrameHealth": "vps.runtime.health",
+    "HealthConfig": "vps.runtime.health",
     "Segmenter": "vps.runtime.segmenter",
     "DEFAULT_TRACKER": "vps.runtime.segmenter",
     "FrameResult": "vps.runtime.result",
@@ -59,6 +62,9 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "ConcurrentUseError",
+    "FrameHealth",
+    "HealthConfig",
     "DEFAULT_TRACKER",
     "FrameResult",
     "FrameTrack",

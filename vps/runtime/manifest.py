@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ from vps.errors import DataError
 from vps.program import FrameProgram
 
 MANIFEST_NAME = "manifest.json"
+STAGING_MARKER = ".vps-export-staging"  # in an export's staging folder until it is renamed into place
+STAGING_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]+\.(tmp|old)$")  # vps-export's staging/backup folder names
 SCHEMA_VERSION = 2
 ENGINES = ("onnx", "trt")
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -170,6 +173,13 @@ def _schema_message(version: Any) -> str:
         return (f"manifest schema version {version} was written by an older vps-export; this runtime reads "
                 f"version {SCHEMA_VERSION}: re-export the checkpoint with vps-export")
     return f"unknown manifest schema version {version!r}; this runtime reads version {SCHEMA_VERSION}"
+
+
+def is_staging(folder: str | Path) -> bool:
+    """Whether ``folder`` is an unfinished export (the staging marker inside, or a staging folder's name):
+    complete-looking but never verified, so the runtime refuses it (:mod:`vps.export.staging` writes it)."""
+    folder = Path(folder)
+    return (folder / STAGING_MARKER).exists() or bool(STAGING_NAME.match(folder.name))
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -15,6 +15,11 @@ back through the frame's :class:`~vps.runtime.frames.FrameGeometry`, nearest nei
 * ``semantic`` ``int32``: class ids (``meta.ignore_label`` where the model predicts void or a class the
   dataset does not have).
 
+``health`` (:class:`~vps.runtime.health.FrameHealth`) lists the camera faults of the frame (``black``,
+``saturated``, ``frozen``, ``blur``, ``noise``). A frame with a fault the tracker config voids
+(``TrackerConfig.health.void``; default black and saturated) was not segmented: all maps are void /
+0 and ``tracks`` is empty; the tracks of the previous frame are kept as lost and revive when they reappear.
+
 ``panoptic_global()`` combines the two as ``int64 class * 10**10 + track_id``
 (:data:`~vps.runtime.tracker.TRACK_LABEL_DIVISOR`), unique over the whole life of the runtime.
 """
@@ -26,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vps.runtime.frames import FrameGeometry
+from vps.runtime.health import FrameHealth
 from vps.runtime.tracker import TRACK_LABEL_DIVISOR
 
 Box = tuple[int, int, int, int]  # half-open (x0, y0, x1, y1) in frame pixels: x1 = last column + 1
@@ -63,6 +69,7 @@ class FrameResult:
     label_divisor: int
     geometry: FrameGeometry  # how the frame was fitted to the network input
     warm_start: bool  # whether this frame ran the warm-start schedule
+    health: FrameHealth = FrameHealth()  # camera faults; health.void: not segmented (vps.runtime.health)
 
     @property
     def new_sequence(self) -> bool:

@@ -34,6 +34,7 @@ library.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,10 @@ from vps.postprocess import postprocess_panoptic
 from vps.program import FrameProgram
 from vps.runtime.backends import open_backend
 from vps.runtime.backends.base import Backend
+from vps.runtime.concurrency import exclusive
 from vps.runtime.family import GraphCalls, GraphHook, family_class
 from vps.runtime.frames import FrameGeometry, prepare_frame, restore_labels
+from vps.runtime.health import CameraHealth
 from vps.runtime.manifest import load_manifest
 from vps.runtime.result import FrameResult, FrameTrack
 from vps.runtime.state import StreamState
@@ -86,8 +89,10 @@ class Segmenter:
         self.model = family_class(program.family)(self.program, GraphCalls(backend, self.timer, self.hooks),
                                                    seed, warm_start)
         self.state = StreamState(carry=self.model.new_carry())
-        self.table = TrackTable(self.meta, tracker or DEFAULT_TRACKER, self.layout.label_divisor,
+        tracker = tracker or DEFAULT_TRACKER
+        self.table = TrackTable(self.meta, tracker, self.layout.label_divisor,
                                 state=self.state.tracker) if track else None
+        self.health = CameraHealth(tracker.health)  # camera faults (vps.runtime.health)
         self.sequence_index = 0
 
     @property
@@ -129,28 +134,38 @@ class Segmenter:
         return cls(program, TorchBackend.from_checkpoint(checkpoint, device, precision), **kwargs)
 
     # ---- streaming ----------------------------------------------------------------------------------
+    @exclusive  # one thread at a time (vps.runtime.concurrency)
     def reset(self) -> None:
         """Start a new sequence: forget previous masks and tracks, restart the noise (ids keep increasing)."""
+        self._new_sequence()
+
+    def _new_sequence(self) -> None:
         self.state.reset(self.model.new_carry())
+        self.health.reset()
         self.sequence_index += 1
 
+    @exclusive
     def step(self, frame: np.ndarray, rgb: bool | None = None) -> FrameResult:
         """Segment one ``uint8 [H, W, 3]`` BGR frame (RGB with ``rgb=True``; gray/BGRA/[0, 1] floats too).
 
         Bad frames (wrong dtype, rank, channel count, empty, NaN) raise ``ValueError`` saying why, and leave
-        the stream untouched. A frame whose size differs from the stream's starts a new sequence.
+        the stream untouched. A frame whose size differs from the stream's starts a new sequence. A frame
+        the camera-health check voids (black, saturated: :class:`~vps.runtime.health.HealthConfig`) is not
+        segmented: all void, no tracks, and the next good frame continues from the last good prediction.
         """
         timer, p = self.timer, self.program
         timer.start()
         x, geometry = prepare_frame(frame, p.input_size, p.mean, p.std, rgb=self.rgb if rgb is None else rgb,
                                     resize_mode=p.resize_mode, channel_order=p.channel_order)
         if self.state.observe_geometry(geometry):
-            self.reset()
+            self._new_sequence()
         self.state.geometry = geometry
+        health = self.health.check(frame)
         timer.lap("preprocess")
-        warm = self.model.warm(self.state.carry)
-        ids = self._infer(x)  # int32 [h, w] cleaned model ids: what the next frame conditions on
-        result = self._result(self._sanitize(ids), geometry, warm)
+        warm = self.model.warm(self.state.carry) and not health.void
+        # int32 [h, w] cleaned model ids (what the next frame conditions on), or all void for a blind frame
+        ids = self.health.void_ids(p.mask_size, self.meta, self.layout) if health.void else self._infer(x)
+        result = replace(self._result(self._sanitize(ids), geometry, warm), health=health)
         self.state.frame_index += 1
         return result
 

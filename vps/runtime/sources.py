@@ -28,6 +28,7 @@ import numpy as np
 
 from vps.data.kitti_step import IMAGE_SUFFIXES, available_splits, list_frames
 from vps.errors import DataError
+from vps.quiet import native_to_log
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ def decode_image(path: Path) -> np.ndarray:
     buf = np.fromfile(path, dtype=np.uint8)
     if buf.size == 0:
         raise DataError(path, "file is empty")
-    img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    with native_to_log(str(path)):  # libpng's warnings go to the log (vps.quiet)
+        img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     if img is None:
         raise DataError(path, "not a readable image (corrupt or truncated?)")
     if img.dtype != np.uint8:
@@ -170,7 +172,8 @@ class _CaptureSource(FrameSource):
         return [self.sequence]
 
     def _open(self) -> cv2.VideoCapture:
-        cap = cv2.VideoCapture(self.target)
+        with native_to_log(self.label):  # FFmpeg's complaints go to the log (vps.quiet)
+            cap = cv2.VideoCapture(self.target)
         if not cap.isOpened():
             cap.release()
             raise DataError(self.label, f"cannot open {self.kind} (not a video, unsupported codec, or no "
@@ -180,7 +183,8 @@ class _CaptureSource(FrameSource):
     def _frames(self, cap: cv2.VideoCapture) -> Iterator[SourceFrame]:
         n = 0
         while not self.max_frames or n < self.max_frames:
-            ok, img = cap.read()
+            with native_to_log(f"{self.label} frame {n}"):
+                ok, img = cap.read()
             if not ok or img is None:
                 self._on_end(n)
                 return

@@ -49,6 +49,7 @@ from scipy.optimize import linear_sum_assignment
 from vps.data.meta import DatasetMeta
 from vps.kernels.iou import mask_iou
 from vps.kernels.pair_histogram import pair_histogram
+from vps.runtime.health import HealthConfig
 
 TRACK_LABEL_DIVISOR = 10**10
 MAX_TRACK_ID = 2**31 - 1
@@ -59,11 +60,16 @@ Box = tuple[int, int, int, int]  # half-open (x0, y0, x1, y1) in map pixels: x1 
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    """Track-table knobs. ``max_lost``: frames a track may be absent and still be revived."""
+    """Track-table knobs. ``max_lost``: frames a track may be absent and still be revived.
+
+    ``health``: the camera-health thresholds and which faults void a frame (:mod:`vps.runtime.health`);
+    the segmenter applies them before the frame reaches the table, so a voided frame creates no track.
+    """
 
     iou_threshold: float = 0.5
     max_lost: int = 10
     min_area: int = 4  # instances smaller than this (mask pixels) get no track
+    health: HealthConfig = field(default_factory=HealthConfig)
 
     def __post_init__(self) -> None:
         if not 0.0 < self.iou_threshold <= 1.0:

@@ -86,6 +86,8 @@ def open_input(root: Path, split: str) -> KittiStep:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    if not args.input.is_dir():  # before the checkpoint and the split lookup, which would blur the cause
+        raise DataError(args.input, "input folder not found (expected a KITTI-STEP root: images/{split}/...)")
     if args.steps is not None and args.steps < 1:
         raise ValueError(f"--steps must be >= 1, got {args.steps}")
     if args.threads > 0:

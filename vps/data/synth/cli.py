@@ -70,10 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``vps-synth``; returns the exit status (0 ok, 2 bad arguments, 1 file-system error)."""
+    """Run ``vps-synth``; returns the exit status (0 ok, 2 bad arguments or an unwritable output location)."""
     parser = build_parser()
+    args = None
     try:
         args = parser.parse_args(argv)
+        if args.out.exists() and not args.out.is_dir():
+            raise ValueError(f"{args.out}: exists and is not a folder; choose a new or existing folder")
         generate_dataset(args.out, sequences=args.sequences, frames=args.frames, size=args.size,
                          seed=args.seed, split=args.split, first_seq=args.first_seq, progress=not args.quiet)
     except _UsageError as exc:
@@ -82,9 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"vps-synth: error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:
-        print(f"vps-synth: error: {exc}", file=sys.stderr)
-        return 1
+    except OSError as exc:  # unwritable or not-a-folder location: the user's --out, so exit 2
+        where = exc.filename if exc.filename is not None else getattr(args, "out", "?")
+        print(f"vps-synth: error: {where}: cannot write there ({exc.strerror or exc})", file=sys.stderr)
+        return 2
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     return 0

@@ -1,0 +1,23 @@
+"""The soak script (benchmarks/stream_soak.py) at a short length, so it keeps working; the 10,000-frame run
+is a manual benchmark (see its docstring)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_short_soak_passes_its_checks(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("stream_soak", REPO / "benchmarks" / "stream_soak.py")
+    assert spec is not None and spec.loader is not None
+    soak = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(soak)
+    out = tmp_path / "soak.json"
+    assert soak.main(["--frames", "300", "--fault-every", "100", "--warmup", "0", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["violations"] == {} and figures["tracks_on_void_frames"] == 0
+    assert figures["reported_faults"]["black"] == figures["injected"]["black"] == 6
+    assert [f[0] for f in figures["folders"]] == ["drive_a", "drive_a_part01", "drive_b"]
