@@ -12,6 +12,7 @@ and the runtime maps them to 32-bit track ids.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -62,6 +63,9 @@ def int_to_bits(values: np.ndarray, nbits: int) -> np.ndarray:
 
 def panoptic_to_bits(panoptic: np.ndarray, layout: BitLayout = DEFAULT_LAYOUT) -> np.ndarray:
     """``int [..., H, W]`` panoptic ids to ``float32 [..., num_bits, H, W]`` bits in {-scale, +scale}."""
+    native = sys.modules.get("vps.runtime.native")  # vps_core's twin once the runtime is imported
+    if native is not None and (out := native.panoptic_to_bits(panoptic, layout)) is not None:
+        return out
     panoptic = np.asarray(panoptic).astype(np.int64)
     sem, inst = panoptic // layout.label_divisor, panoptic % layout.label_divisor
     if sem.min(initial=0) < 0 or sem.max(initial=0) >= 2**layout.class_bits:

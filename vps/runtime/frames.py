@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from vps.runtime import native
+
 RESIZE_MODES = ("stretch", "letterbox")
 
 
@@ -158,6 +160,8 @@ def restore_labels(labels: np.ndarray, geometry: FrameGeometry) -> np.ndarray:
 
     Letterbox borders are cut away; works for any dtype (int64 panoptic ids, bool masks, ...).
     """
+    if (out := native.restore_labels(labels, geometry)) is not None:  # vps_core, when built (int32 maps)
+        return out
     labels = np.asarray(labels)
     if labels.ndim < 2 or labels.shape[-1] == 0 or labels.shape[-2] == 0:
         raise ValueError(f"labels must be a non-empty [..., h, w] map, got shape {labels.shape}")

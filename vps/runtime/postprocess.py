@@ -15,11 +15,15 @@ import numpy as np
 
 from vps.components import NUM_IDS, split_instance_parts
 from vps.kernels import pair_histogram
+from vps.runtime import native
 
 
 def postprocess_panoptic(pan: np.ndarray, thing_ids: Sequence[int], min_area: int = 0,
                          label_divisor: int = 1000, min_part_area: int = 0) -> np.ndarray:
     """Clean one ``int [h, w]`` panoptic map (``class * label_divisor + instance``); ``int32 [h, w]``."""
+    out = native.postprocess_panoptic(pan, thing_ids, min_area, label_divisor, min_part_area)
+    if out is not None:  # vps_core, when built (bit-exact twin)
+        return out
     pan = np.asarray(pan).astype(np.int64)
     if pan.ndim != 2:
         raise ValueError(f"panoptic map must be [h, w], got shape {pan.shape}")

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from vps.bits import BitLayout, panoptic_to_bits
+from vps.runtime import native
 from vps.runtime.backends.base import Backend, check_float32
 from vps.runtime.manifest import SamplerSchedule
 
@@ -176,6 +177,8 @@ class SamplingLoop:
 
 def decode(backend: Backend, logits: Any, layout: BitLayout) -> np.ndarray:
     """Panoptic ids ``int32 [B, h, w]`` (host) of a backend's logits."""
+    if (ids := native.decode_logits(logits, layout)) is not None:  # vps_core, when built (host float32)
+        return ids
     from vps.kernels import decode_panoptic
 
     return np.ascontiguousarray(backend.to_numpy(decode_panoptic(logits, None, layout.label_divisor)),
