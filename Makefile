@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 EXTRAS ?= train,export,gpu,dev
 
-.PHONY: venv demo test lint gpu-ort clean
+.PHONY: venv demo test lint native gpu-ort clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,17 @@ venv: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check vps tests benchmarks
 
-test: $(STAMP) lint
+# Native core (cmake/): the nanobind module vps_native into the venv (scikit-build-core and nanobind come from
+# PyPI in pip's isolated build), then the C library, its C tests and the C example through CMake and ctest.
+NATIVE_BUILD ?= build/native
+native: $(STAMP)
+	$(PY) -m pip install -q "cmake>=3.18" ninja
+	$(PY) -m pip install -q ./cmake
+	$(VENV)/bin/cmake -S cmake -B $(NATIVE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
+	$(VENV)/bin/cmake --build $(NATIVE_BUILD) -j2
+	$(VENV)/bin/ctest --test-dir $(NATIVE_BUILD) --output-on-failure
+
+test: $(STAMP) lint native
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 demo: $(STAMP)
@@ -31,4 +41,4 @@ gpu-ort: $(STAMP)
 	$(PY) -m pip install -q onnxruntime-gpu
 
 clean:
-	rm -rf $(VENV) build *.egg-info demo_out
+	rm -rf $(VENV) build cmake/build *.egg-info demo_out
