@@ -45,7 +45,7 @@ template <class T>
 Out<T> make(std::vector<size_t> shape, T** data) {
   size_t n = 1;
   for (size_t s : shape) n *= s;
-  T* buf = new T[n > 0 ? n : 1]();
+  T* buf = new T[n > 0 ? n : 1];  // not zeroed: every output is written in full
   nb::capsule owner(buf, [](void* p) noexcept { delete[] static_cast<T*>(p); });
   *data = buf;
   return Out<T>(buf, shape.size(), shape.data(), owner);

@@ -1,5 +1,6 @@
 // Analog bits, decoding of logits/bits, nearest resize and label restore (vps.bits, vps.kernels.reference,
 // vps.runtime.frames), plus the C API's error channel.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -32,20 +33,33 @@ void nearest_index(int64_t n_in, int64_t n_out, int64_t* index) {
   }
 }
 
-// Argmax over 256 logits per pixel of one group: group float32 [256, n] -> best uint8 [n] (in-out).
-// numpy's rule: the first maximum wins, and the first NaN beats everything.
-void group_argmax(const float* group, int64_t n, uint8_t* best_idx, float* best) {
-  std::memcpy(best, group, sizeof(float) * size_t(n));
-  std::memset(best_idx, 0, size_t(n));
-  for (int c = 1; c < 256; ++c) {
-    const float* row = group + int64_t(c) * n;
-    for (int64_t p = 0; p < n; ++p) {
-      const float v = row[p];
-      const float b = best[p];
-      const bool take = !std::isnan(b) && (v > b || std::isnan(v));
-      best[p] = take ? v : b;
-      best_idx[p] = take ? uint8_t(c) : best_idx[p];
+constexpr int64_t kTile = 8192;  // pixels whose running maxima stay in L1 while 256 channels stream by
+
+// Argmax over 256 logits per pixel of one group: group float32 [256, n] -> out uint8 [n].
+// numpy's rule: the first maximum wins, and the first NaN beats everything. Branch-free, so it vectorises.
+void group_argmax(const float* group, int64_t n, uint8_t* out) {
+  float best[kTile];
+  int32_t idx[kTile];
+  for (int64_t p0 = 0; p0 < n; p0 += kTile) {
+    const int64_t m = std::min(kTile, n - p0);
+    std::memcpy(best, group + p0, sizeof(float) * size_t(m));
+    std::fill(idx, idx + m, 0);
+    for (int32_t c = 1; c < 256; c += 5) {  // channels 1..255, five per pass (255 = 5 * 51), in order
+      const float* row = group + int64_t(c) * n + p0;
+      for (int64_t p = 0; p < m; ++p) {
+        float b = best[p];
+        int32_t i = idx[p];
+        for (int32_t k = 0; k < 5; ++k) {
+          const float v = row[k * n + p];
+          const bool take = (v > b) | ((v != v) & (b == b));  // v > b, or v the first NaN
+          b = take ? v : b;
+          i = take ? c + k : i;
+        }
+        best[p] = b;
+        idx[p] = i;
+      }
     }
+    for (int64_t p = 0; p < m; ++p) out[p0 + p] = uint8_t(idx[p]);
   }
 }
 
@@ -53,9 +67,8 @@ void group_argmax(const float* group, int64_t n, uint8_t* best_idx, float* best)
 void decode_lowres(const float* x, int64_t channels, int64_t n, int32_t divisor, int32_t* out) {
   std::vector<uint8_t> cls(static_cast<size_t>(n), 0), inst(size_t(n), 0);
   if (channels == 512) {
-    std::vector<float> best(static_cast<size_t>(n));
-    group_argmax(x, n, cls.data(), best.data());
-    group_argmax(x + 256 * n, n, inst.data(), best.data());
+    group_argmax(x, n, cls.data());
+    group_argmax(x + 256 * n, n, inst.data());
   } else {
     for (int k = 0; k < 8; ++k) {
       const float* c = x + k * n;
@@ -74,8 +87,12 @@ void gather(const int32_t* src, int64_t w, const std::vector<int64_t>& rows, con
             int32_t* out) {
   const int64_t ow = int64_t(cols.size());
   for (size_t r = 0; r < rows.size(); ++r) {
-    const int32_t* s = src + rows[r] * w;
     int32_t* o = out + int64_t(r) * ow;
+    if (r > 0 && rows[r] == rows[r - 1]) {  // same source row as the row above: copy it
+      std::memcpy(o, o - ow, sizeof(int32_t) * size_t(ow));
+      continue;
+    }
+    const int32_t* s = src + rows[r] * w;
     for (int64_t c = 0; c < ow; ++c) o[c] = s[cols[size_t(c)]];
   }
 }
@@ -123,23 +140,23 @@ vps_status vps_panoptic_to_bits(const int32_t* pan, int64_t h, int64_t w, const 
     check_hw(h, w, "pan");
     const int64_t n = h * w, div = layout->label_divisor;
     const int cb = layout->class_bits, ib = layout->instance_bits;
-    for (int64_t p = 0; p < n; ++p) {
-      const int64_t sem = floor_div(pan[p], div), inst = floor_mod(pan[p], div);
-      if (sem < 0 || sem >= (int64_t(1) << cb))
-        fail("pan: class ids must lie in 0.." + std::to_string((1 << cb) - 1) + ", got " + std::to_string(sem));
-      if (inst >= (int64_t(1) << ib))
-        fail("pan: instance ids must lie in 0.." + std::to_string((1 << ib) - 1) + ", got " +
-             std::to_string(inst));
+    std::vector<uint8_t> sem(static_cast<size_t>(n)), inst(static_cast<size_t>(n));  // the two bytes
+    for (int64_t p = 0, last = -1, s = 0, i = 0; p < n; ++p) {
+      if (p == 0 || pan[p] != last) {  // neighbouring pixels usually share an id: divide once per run
+        last = pan[p], s = floor_div(last, div), i = floor_mod(last, div);
+        if (s < 0 || s >= (int64_t(1) << cb))
+          fail("pan: class ids must lie in 0.." + std::to_string((1 << cb) - 1) + ", got " + std::to_string(s));
+        if (i >= (int64_t(1) << ib))
+          fail("pan: instance ids must lie in 0.." + std::to_string((1 << ib) - 1) + ", got " + std::to_string(i));
+      }
+      sem[size_t(p)] = uint8_t(s), inst[size_t(p)] = uint8_t(i);
     }
     const float on = static_cast<float>(layout->scale), off = -on;
     for (int k = 0; k < cb + ib; ++k) {
       float* plane = bits + k * n;
-      const bool is_class = k < cb;
-      const int shift = is_class ? k : k - cb;
-      for (int64_t p = 0; p < n; ++p) {
-        const int64_t v = is_class ? floor_div(pan[p], div) : floor_mod(pan[p], div);
-        plane[p] = (v >> shift) & 1 ? on : off;
-      }
+      const uint8_t* byte = k < cb ? sem.data() : inst.data();
+      const int shift = k < cb ? k : k - cb;
+      for (int64_t p = 0; p < n; ++p) plane[p] = (byte[p] >> shift) & 1 ? on : off;
     }
   });
 }
