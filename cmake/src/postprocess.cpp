@@ -18,7 +18,7 @@ constexpr int kNumIds = 256;  // class and instance ids are bytes; instances 1..
 std::vector<int64_t> thing_segments(const int32_t* pan, int64_t n, int32_t div, std::vector<int32_t>& seg) {
   std::vector<int64_t> keys;
   for (int64_t p = 0; p < n; ++p)
-    if (floor_mod(pan[p], div) > 0) keys.push_back(pan[p]);
+    if ((p == 0 || pan[p] != pan[p - 1]) && floor_mod(pan[p], div) > 0) keys.push_back(pan[p]);  // per run
   std::sort(keys.begin(), keys.end());
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   seg.assign(size_t(n), 0);

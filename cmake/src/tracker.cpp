@@ -71,6 +71,7 @@ struct vps_tracker {
     std::vector<int32_t> raw(static_cast<size_t>(n), 0);
     std::vector<int64_t> keys;
     for (int64_t p = 0; p < n; ++p) {
+      if (p > 0 && pan[p] == pan[p - 1]) continue;  // one candidate per run of equal ids
       const int64_t c = pan[p] / divisor;
       if (pan[p] % divisor > 0 && c < int64_t(is_thing.size()) && is_thing[size_t(c)]) keys.push_back(pan[p]);
     }
@@ -78,11 +79,10 @@ struct vps_tracker {
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
     std::vector<int64_t> area(keys.size() + 1, 0);
     for (int64_t p = 0, last = -1, rank = 0; p < n; ++p) {
-      const int64_t c = pan[p] / divisor;
-      if (!(pan[p] % divisor > 0 && c < int64_t(is_thing.size()) && is_thing[size_t(c)])) continue;
-      if (pan[p] != last) {
+      if (pan[p] != last) {  // rank 0: not a thing instance
         last = pan[p];
-        rank = std::lower_bound(keys.begin(), keys.end(), last) - keys.begin() + 1;
+        const auto it = std::lower_bound(keys.begin(), keys.end(), last);
+        rank = it != keys.end() && *it == last ? it - keys.begin() + 1 : 0;
       }
       raw[size_t(p)] = int32_t(rank);
       ++area[size_t(rank)];
