@@ -4,10 +4,11 @@
  *   clip_example [--frames N] [--logits DIR]
  *
  * The exported graphs (encoder, context, denoiser steps) belong to the caller's inference engine (TensorRT,
- * ONNX Runtime C++ API). Here they are either a stub that "predicts" logits [512, h, w] of two cars driving
- * across the mask, or, with --logits DIR, the logits a real engine produced, one raw float32 file per
- * frame (DIR/meta.txt: "mask_h mask_w frame_h frame_w frames", then DIR/logits_0000.f32, ...; written by
- * cmake/examples/dump_logits.py with the Python ONNX Runtime backend).
+ * ONNX Runtime's C++ API). Here they are either a stub that "predicts" logits [512, h, w] of two cars driving
+ * across the mask, or, with --logits DIR, the logits the exported graphs produced under the Python ONNX
+ * Runtime (cmake/examples/dump_logits.py writes DIR/meta.txt, DIR/logits_NNNN.f32 and the Python runtime's
+ * track ids DIR/expected_NNNN.i32): then every frame's track ids are checked against the Python runtime's
+ * (exit code 1 on a difference).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +25,12 @@
     }                                                                           \
   } while (0)
 
+enum { MAX_THINGS = 256 };
+
 typedef struct clip {
-  int mask_h, mask_w, frame_h, frame_w, frames;
+  int mask_h, mask_w, frame_h, frame_w, frames, net_h, net_w, letterbox, min_area, min_part_area;
+  int num_classes, ignore_label, divisor, n_things;
+  int32_t things[MAX_THINGS];
   const char* dir; /* NULL: stub graphs */
 } clip;
 
@@ -36,8 +41,7 @@ static void stub_graphs(const clip* c, int f, const float* cond, float* logits) 
   int car, y, x;
   (void)cond;
   memset(logits, 0, sizeof(float) * 512 * (size_t)n);
-  for (y = 0; y < n; ++y) logits[y] = 1.0f; /* class 0, instance 0 everywhere */
-  for (y = 0; y < n; ++y) logits[256 * n + y] = 1.0f;
+  for (y = 0; y < n; ++y) logits[y] = logits[256 * n + y] = 1.0f; /* class 0, instance 0 everywhere */
   for (car = 0; car < 2; ++car) {
     const int x0 = (f * (car + 1) + car * 20) % (c->mask_w - 8), y0 = 4 + car * 10;
     for (y = y0; y < y0 + 6 && y < c->mask_h; ++y)
@@ -48,24 +52,47 @@ static void stub_graphs(const clip* c, int f, const float* cond, float* logits) 
   }
 }
 
-static void read_logits(const clip* c, int f, float* logits) {
+/* Read DIR/<name>_NNNN.<ext> (count elements of size bytes) into buf; 0 if the file is missing. */
+static int read_frame(const clip* c, const char* name, int f, void* buf, size_t size, size_t count) {
   char path[4096];
-  size_t n = 512 * (size_t)c->mask_h * (size_t)c->mask_w;
   FILE* fp;
-  snprintf(path, sizeof path, "%s/logits_%04d.f32", c->dir, f);
+  size_t got;
+  snprintf(path, sizeof path, "%s/%s_%04d.%s", c->dir, name, f, strcmp(name, "logits") ? "i32" : "f32");
   fp = fopen(path, "rb");
-  if (!fp || fread(logits, sizeof(float), n, fp) != n) {
+  if (!fp) return 0;
+  got = fread(buf, size, count, fp);
+  fclose(fp);
+  if (got != count) {
+    fprintf(stderr, "%s: expected %zu values, read %zu\n", path, count, got);
+    exit(1);
+  }
+  return 1;
+}
+
+static void read_meta(clip* c) {
+  char path[4096];
+  FILE* fp;
+  int k, ok;
+  snprintf(path, sizeof path, "%s/meta.txt", c->dir);
+  fp = fopen(path, "r");
+  ok = fp && fscanf(fp, "%d %d %d %d %d %d %d %d %d %d %d %d %d %d", &c->mask_h, &c->mask_w, &c->frame_h,
+                    &c->frame_w, &c->frames, &c->net_h, &c->net_w, &c->letterbox, &c->min_area, &c->min_part_area,
+                    &c->num_classes, &c->ignore_label, &c->divisor, &c->n_things) == 14;
+  ok = ok && c->n_things >= 0 && c->n_things <= MAX_THINGS;
+  for (k = 0; ok && k < c->n_things; ++k) ok = fscanf(fp, "%d", &c->things[k]) == 1;
+  if (fp) fclose(fp);
+  if (!ok) {
     fprintf(stderr, "cannot read %s\n", path);
     exit(1);
   }
-  fclose(fp);
 }
 
 static void parse(int argc, char** argv, clip* c) {
   int i;
-  FILE* fp;
-  char path[4096];
-  *c = (clip){24, 80, 47, 155, 20, NULL};
+  memset(c, 0, sizeof *c);
+  c->mask_h = 24, c->mask_w = 80, c->frame_h = 47, c->frame_w = 155, c->frames = 20, c->net_h = 48;
+  c->net_w = 160, c->min_area = 4, c->num_classes = 19, c->ignore_label = 255, c->divisor = 1000;
+  c->n_things = 2, c->things[0] = 11, c->things[1] = 13; /* KITTI-STEP: person, car */
   for (i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--frames") && i + 1 < argc) c->frames = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--logits") && i + 1 < argc) c->dir = argv[++i];
@@ -74,52 +101,66 @@ static void parse(int argc, char** argv, clip* c) {
       exit(strcmp(argv[i], "--help") ? 2 : 0);
     }
   }
-  if (!c->dir) return;
-  snprintf(path, sizeof path, "%s/meta.txt", c->dir);
-  fp = fopen(path, "r");
-  if (!fp || fscanf(fp, "%d %d %d %d %d", &c->mask_h, &c->mask_w, &c->frame_h, &c->frame_w, &c->frames) != 5) {
-    fprintf(stderr, "cannot read %s\n", path);
-    exit(1);
+  if (c->dir) read_meta(c);
+}
+
+/* Classes the dataset does not have become void (Segmenter._sanitize). */
+static void sanitize(const clip* c, const int32_t* ids, int32_t* out, size_t n) {
+  size_t p;
+  for (p = 0; p < n; ++p) {
+    const int32_t cls = ids[p] / c->divisor;
+    out[p] = cls >= c->num_classes && cls != c->ignore_label ? c->ignore_label * c->divisor : ids[p];
   }
-  fclose(fp);
 }
 
 int main(int argc, char** argv) {
-  const int32_t things[] = {11, 12, 13, 14, 15, 16, 17, 18}; /* KITTI-STEP: person, rider, car, ... */
-  const vps_bit_layout layout = vps_default_layout();
+  clip c;
+  vps_bit_layout layout = vps_default_layout();
   vps_tracker_config cfg = vps_tracker_default_config();
   vps_tracker* table = NULL;
   vps_geometry geo;
-  clip c;
-  int f;
+  int f, mismatches = 0;
   int64_t visible, lost, next_id;
   parse(argc, argv, &c);
+  layout.label_divisor = c.divisor;
   {
     const size_t n = (size_t)c.mask_h * c.mask_w, big = (size_t)c.frame_h * c.frame_w;
     float* logits = malloc(sizeof(float) * 512 * n);
     float* bits = calloc(16 * n, sizeof(float)); /* conditioning: zeros before the first frame */
-    int32_t *ids = malloc(4 * n), *clean = malloc(4 * n), *sem = malloc(4 * n), *tracks = malloc(4 * n);
-    int32_t* full = malloc(4 * big);
+    int32_t *ids = malloc(4 * n), *clean = malloc(4 * n), *model = malloc(4 * n), *tracks = malloc(4 * n);
+    int32_t *full = malloc(4 * big), *expected = malloc(4 * big);
     cfg.iou_threshold = 0.1; /* the runtime's default (DEFAULT_TRACKER) */
-    TRY(vps_tracker_create(&cfg, things, 8, layout.label_divisor, &table));
-    TRY(vps_geometry_fit(c.frame_h, c.frame_w, c.mask_h * 4, c.mask_w * 4, VPS_RESIZE_STRETCH, &geo));
+    TRY(vps_tracker_create(&cfg, c.things, c.n_things, c.divisor, &table));
+    TRY(vps_geometry_fit(c.frame_h, c.frame_w, c.net_h, c.net_w,
+                         c.letterbox ? VPS_RESIZE_LETTERBOX : VPS_RESIZE_STRETCH, &geo));
     for (f = 0; f < c.frames; ++f) {
-      if (c.dir) read_logits(&c, f, logits);
-      else stub_graphs(&c, f, bits, logits);
-      TRY(vps_decode_panoptic(logits, 512, c.mask_h, c.mask_w, layout.label_divisor, c.mask_h, c.mask_w, ids));
-      TRY(vps_postprocess_panoptic(ids, c.mask_h, c.mask_w, things, 8, 4, layout.label_divisor, 0, clean));
+      if (!c.dir) stub_graphs(&c, f, bits, logits);
+      else if (!read_frame(&c, "logits", f, logits, 4, 512 * n)) {
+        fprintf(stderr, "missing logits of frame %d in %s\n", f, c.dir);
+        return 1;
+      }
+      TRY(vps_decode_panoptic(logits, 512, c.mask_h, c.mask_w, c.divisor, c.mask_h, c.mask_w, ids));
+      TRY(vps_postprocess_panoptic(ids, c.mask_h, c.mask_w, c.things, c.n_things, c.min_area, c.divisor,
+                                   c.min_part_area, clean));
       TRY(vps_panoptic_to_bits(clean, c.mask_h, c.mask_w, &layout, bits)); /* next frame's conditioning */
-      TRY(vps_tracker_update(table, clean, c.mask_h, c.mask_w, sem, tracks));
+      sanitize(&c, clean, model, n);
+      TRY(vps_tracker_update(table, model, c.mask_h, c.mask_w, NULL, tracks));
       TRY(vps_restore_labels(tracks, 1, c.mask_h, c.mask_w, &geo, full)); /* track ids at frame size */
       TRY(vps_tracker_tracks(table, 0, NULL, 0, &visible));
       TRY(vps_tracker_tracks(table, 1, NULL, 0, &lost));
-      printf("frame %3d: %lld visible, %lld lost, track id at frame centre %d\n", f, (long long)visible,
-             (long long)lost, full[(c.frame_h / 2) * c.frame_w + c.frame_w / 2]);
+      printf("frame %3d: %lld visible, %lld lost", f, (long long)visible, (long long)lost);
+      if (c.dir && read_frame(&c, "expected", f, expected, 4, big)) {
+        const int same = !memcmp(full, expected, 4 * big);
+        mismatches += !same;
+        printf(", track ids %s the Python runtime's", same ? "equal" : "DIFFER FROM");
+      }
+      printf("\n");
     }
     TRY(vps_tracker_counters(table, &next_id, NULL, NULL));
-    printf("%d frames, %lld tracks created\n", c.frames, (long long)(next_id - 1));
+    printf("%d frames, %lld tracks created, %d frames differing from the Python runtime\n", c.frames,
+           (long long)(next_id - 1), mismatches);
     vps_tracker_destroy(table);
-    free(logits), free(bits), free(ids), free(clean), free(sem), free(tracks), free(full);
+    free(logits), free(bits), free(ids), free(clean), free(model), free(tracks), free(full), free(expected);
   }
-  return 0;
+  return mismatches ? 1 : 0;
 }

@@ -7,8 +7,9 @@
  * - Maps are dense, row-major, C-contiguous: "[h, w]" means h rows of w elements.
  * - Panoptic ids are int32 `class * label_divisor + instance`.
  * - Every function returns a vps_status; on failure vps_last_error() (thread-local) names the argument and
- *   the problem. No C++ exception ever crosses this boundary. Output buffers are written only on success
- *   (the tracker's state is left unchanged by a refused frame).
+ *   the problem. No C++ exception ever crosses this boundary. Output buffers are written only on success;
+ *   a frame the tracker refuses (bad ids, size change) leaves its state unchanged (running out of track ids,
+ *   VPS_ERR_OVERFLOW, consumes the ids left, as the Python table does).
  * - Handles are opaque; create/destroy them with the functions below. A handle is not thread-safe: use one
  *   per stream (different handles may be used from different threads).
  */
