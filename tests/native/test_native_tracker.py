@@ -146,3 +146,44 @@ def test_tracker_refusals(vn):
     with pytest.raises(ValueError, match=">= 0"):
         t.update(np.full((4, 4), -1, np.int32))
     assert t.counters() == (1, 1, 1)  # refused frames leave the table as it was
+
+
+
+def test_a_sequence_stays_on_its_side(vn):
+    """Switching the mode mid-sequence takes effect at the next reset; the table is never split."""
+    config = TrackerConfig(iou_threshold=0.1)
+    frames = [pan for _, pan, _, _ in _stream(4, 40, config)]
+    ref_table, table = TrackTable(KITTI_STEP, config), TrackTable(KITTI_STEP, config)
+    native.set_mode("off")
+    try:
+        ref = [(ref_table.reset() if f == 20 else None, ref_table.update(p))[1] for f, p in enumerate(frames)]
+    finally:
+        native.set_mode(None)
+    got = []
+    for f, pan in enumerate(frames):
+        first = "on" if f < 20 else "off"  # sequence 1 starts native, sequence 2 starts in Python
+        native.set_mode(first if (f // 5) % 2 == 0 else {"on": "off", "off": "on"}[first])
+        try:
+            if f == 20:
+                table.reset()
+            got.append(table.update(pan))
+        finally:
+            native.set_mode(None)
+    for f, (a, b) in enumerate(zip(ref, got, strict=True)):
+        assert np.array_equal(a.track_ids, b.track_ids) and (a.tracks, a.lost) == (b.tracks, b.lost), f
+    assert table.__dict__["_native_table"][1].counters()[2] == 20  # the native table stopped at the reset
+
+
+def test_a_native_sequence_refuses_what_it_cannot_take(vn):
+    table = TrackTable(KITTI_STEP)
+    native.set_mode("on")
+    try:
+        table.update(np.zeros((4, 4), np.int32))
+    finally:
+        native.set_mode(None)
+    native.set_mode("off")
+    try:
+        with pytest.raises(ValueError, match="int32 ids"):
+            table.update(np.zeros((4, 4), np.float32))
+    finally:
+        native.set_mode(None)

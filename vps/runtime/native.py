@@ -20,7 +20,8 @@ Track table: the native table lives on the :class:`~vps.runtime.tracker.TrackTab
 native frame the Python :class:`~vps.runtime.tracker.TrackerState` mirrors its counters (``next_id``,
 ``sequence_first_id``, ``frame_index``) and records; the last masks of lost tracks stay in the native table
 (their Python record's ``mask`` is an empty ``(0, 0)`` placeholder). A sequence started on one side stays
-there until the next reset (``frame_index == 0``): the table is never split between the two.
+there until the next reset (``frame_index == 0``), even if the mode changes meanwhile: the table is never
+split between the two.
 """
 
 from __future__ import annotations
@@ -143,20 +144,34 @@ def restore_labels(labels: Any, geometry: Any) -> np.ndarray | None:
 
 def track_update(table: Any, panoptic: Any) -> Any:
     """:meth:`vps.runtime.tracker.TrackTable.update` by the native table, or ``None`` (see the module doc)."""
-    mod = module()
+    st = table.state
+    owner = _sequence_owner(table)
+    if st.frame_index > 0 and owner is None:
+        return None  # this sequence started on the Python side: it stays there until the next reset
+    mod = module() if owner is None else _module  # a native sequence stays native, whatever the mode now
     pan = _as_int32(np.asarray(panoptic), 2) if mod is not None else None
     if pan is None or pan.size == 0:
+        if owner is not None:  # the Python table cannot take over a native sequence
+            raise ValueError(f"panoptic must be a non-empty integer [h, w] map with int32 ids, got "
+                             f"{np.asarray(panoptic).dtype} {np.asarray(panoptic).shape}")
         return None
-    native = _native_table(mod, table)
+    native = owner if owner is not None else _native_table(mod, table)
     if native is None:
         return None
-    st = table.state
     if st.frame_index == 0:
         native.restart(st.next_id)
-    elif native.counters() != (st.next_id, st.sequence_first_id, st.frame_index):
-        return None  # this sequence started on the Python side: it stays there until the next reset
     semantic, track_ids = native.update(pan)
     return _mirror(native, st, semantic, track_ids)
+
+
+def _sequence_owner(table: Any) -> Any:
+    """The native table that drove the current sequence of ``table.state`` (``None`` at frame 0 or if not)."""
+    cached = table.__dict__.get("_native_table")
+    st = table.state
+    if cached is None or st.frame_index == 0:
+        return None
+    owned = cached[1].counters() == (st.next_id, st.sequence_first_id, st.frame_index)
+    return cached[1] if owned else None
 
 
 def _native_table(mod: ModuleType, table: Any) -> Any:
