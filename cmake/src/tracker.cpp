@@ -176,7 +176,8 @@ struct vps_tracker {
       visible.insert(tid);
       Record* rec = find(tid);
       if (rec == nullptr) {
-        tracks.push_back(Record{tid, seg.classes[size_t(j)], fi, fi, seg.areas[size_t(j)], seg.boxes[size_t(j)], false, {}});
+        const size_t k = size_t(j);
+        tracks.push_back(Record{tid, seg.classes[k], fi, fi, seg.areas[k], seg.boxes[k], false, {}});
       } else {
         rec->last_frame = fi, rec->area = seg.areas[size_t(j)], rec->box = seg.boxes[size_t(j)];
         rec->lost = false, rec->mask.clear();
@@ -191,8 +192,8 @@ struct vps_tracker {
         for (int32_t x = rec.box.x0; x < rec.box.x1; ++x) rec.mask.push_back(slots[size_t(y * w + x)] == int32_t(slot));
     }
     const int64_t max_lost = config.max_lost;
-    tracks.erase(std::remove_if(tracks.begin(), tracks.end(), [&](const Record& r) { return fi - r.last_frame > max_lost; }),
-                 tracks.end());
+    const auto stale = [&](const Record& r) { return fi - r.last_frame > max_lost; };  // forgotten
+    tracks.erase(std::remove_if(tracks.begin(), tracks.end(), stale), tracks.end());
     slots.swap(seg.index);
     slot_tracks = track_of;
     model_ids.clear();
@@ -215,7 +216,8 @@ struct vps_tracker {
     revive_lost(seg, track_of);
     for (size_t j = 1; j < track_of.size(); ++j) {
       if (track_of[j] != 0) continue;
-      if (next_id > kMaxTrackId) vps::fail("all 2147483647 track ids are used up; restart the runtime", VPS_ERR_OVERFLOW);
+      if (next_id > kMaxTrackId)
+        vps::fail("all 2147483647 track ids are used up; restart the runtime", VPS_ERR_OVERFLOW);
       track_of[j] = next_id++;
     }
     for (int64_t p = 0; p < h * w; ++p) {
