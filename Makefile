@@ -19,12 +19,13 @@ venv: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check vps tests benchmarks
 
-# Native core (cmake/): the nanobind module vps_native into the venv (scikit-build-core and nanobind come from
-# PyPI in pip's isolated build), then the C library, its C tests and the C example through CMake and ctest.
+# Native core (cmake/): the nanobind module vps_native into the venv (CMake, Ninja, scikit-build-core and
+# nanobind from PyPI; the compiler is the machine's), then the C library, its C tests and the C example
+# through CMake and ctest. Incremental: scikit-build-core keeps its build folder in cmake/build/.
 NATIVE_BUILD ?= build/native
 native: $(STAMP)
-	$(PY) -m pip install -q "cmake>=3.18" ninja
-	$(PY) -m pip install -q ./cmake
+	$(PY) -m pip install -q "cmake>=3.18" ninja "scikit-build-core>=0.10" "nanobind>=2.0"
+	$(PY) -m pip install -q --no-build-isolation ./cmake
 	$(VENV)/bin/cmake -S cmake -B $(NATIVE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
 	$(VENV)/bin/cmake --build $(NATIVE_BUILD) -j2
 	$(VENV)/bin/ctest --test-dir $(NATIVE_BUILD) --output-on-failure
