@@ -95,22 +95,24 @@ void split_parts(int32_t* pan, int64_t h, int64_t w, int64_t min_part_area, int3
   for (size_t i = 0; i < parts.size(); ++i) by_segment[size_t(parts[i].segment)].push_back(int32_t(i));
   const std::vector<int64_t> fresh = free_ids(keys, div);
   size_t next_free = 0;
-  std::vector<int64_t> relabel(parts.size(), -1);  // new id of each part, -1 = unchanged
+  std::vector<int64_t> relabel(parts.size(), 0);  // new id of each part (ids may be negative)
+  std::vector<uint8_t> changed(parts.size(), 0);
   for (size_t s = 1; s <= keys.size(); ++s) {
     std::vector<int32_t>& list = by_segment[s];
     if (list.size() < 2) continue;
     std::stable_sort(list.begin(), list.end(), [&](int32_t a, int32_t b) { return parts[a].size > parts[b].size; });
     const int64_t key = keys[s - 1], base = key - floor_mod(key, div);
     for (size_t k = 1; k < list.size(); ++k) {
-      if (parts[size_t(list[k])].size < min_part_area) {
-        relabel[size_t(list[k])] = base;
+      const size_t part = size_t(list[k]);
+      if (parts[part].size < min_part_area) {
+        relabel[part] = base, changed[part] = 1;
       } else if (next_free < fresh.size()) {
-        relabel[size_t(list[k])] = base + fresh[next_free++];
+        relabel[part] = base + fresh[next_free++], changed[part] = 1;
       }
     }
   }
   for (int64_t p = 0; p < h * w; ++p)
-    if (part[size_t(p)] >= 0 && relabel[size_t(part[size_t(p)])] >= 0)
+    if (part[size_t(p)] >= 0 && changed[size_t(part[size_t(p)])])
       pan[p] = static_cast<int32_t>(relabel[size_t(part[size_t(p)])]);
 }
 

@@ -85,7 +85,7 @@ static void test_postprocess(void) {
 
 static void test_split(void) {
   /* one instance in two parts: sizes 3 (keeps its id) and 2 (new id 1) */
-  int32_t pan[7] = {11002, 11002, 11002, 0, 11002, 11002, 0}, out[7];
+  int32_t pan[7] = {11002, 11002, 11002, 0, 11002, 11002, 0}, out[8];
   int32_t pan2[2 * 4] = {11002, 0, 0, 11002, 0, 0, 0, 11002};
   CHECK(vps_split_instance_parts(pan, 1, 7, 2, 1000, out) == VPS_OK);
   CHECK(out[0] == 11002 && out[4] == 11001 && out[5] == 11001);

@@ -149,3 +149,17 @@ def test_refusals_name_the_argument(vn):
         vn.pair_histogram(np.zeros(3, np.int32), np.zeros(3, np.int32), 0, 4)
     with pytest.raises(ValueError, match="label_divisor"):
         vn.split_instance_parts(np.zeros((2, 2), np.int32), 1, 0)
+
+
+@pytest.mark.parametrize("div", [256, 65536, 1000])
+def test_postprocess_other_divisors_and_negative_ids(vn, numpy_twins, div):
+    rng = np.random.default_rng(div)
+    pan = random_panoptic(rng, 30, 41, div=div, block=3)
+    if div == 1000:  # negative ids: floor division / modulo as Python's
+        pan = pan - rng.integers(0, 3000, pan.shape).astype(np.int32) * (rng.random(pan.shape) < 0.3)
+    for min_area, min_part in itertools.product((0, 4), (0, 1, 6)):
+        ref = postprocess_panoptic(pan, THINGS, min_area, div, min_part)
+        got = vn.postprocess_panoptic(pan, np.asarray(THINGS, np.int32), min_area, div, min_part)
+        assert np.array_equal(got, ref), (min_area, min_part)
+        split = vn.split_instance_parts(pan, min_part, div)
+        assert np.array_equal(split, split_instance_parts(pan, min_part, div))
