@@ -163,3 +163,17 @@ def test_postprocess_other_divisors_and_negative_ids(vn, numpy_twins, div):
         assert np.array_equal(got, ref), (min_area, min_part)
         split = vn.split_instance_parts(pan, min_part, div)
         assert np.array_equal(split, split_instance_parts(pan, min_part, div))
+
+
+def test_postprocess_int32_extremes(vn, numpy_twins):
+    rng = np.random.default_rng(3)
+    edges = np.array([-2**31, -2**31 + 1, -1, 0, 1, 2**31 - 1, 2**31 - 2, 255255, 13999, -13999], np.int64)
+    pan = rng.choice(edges, (12, 17)).astype(np.int32)
+    pan[4:8, 4:8] = 2**31 - 1
+    pan[0:2, 10:12] = 2**31 - 1
+    for things, min_part in itertools.product((THINGS, (255, 0, 147)), (0, 1, 3)):
+        ref = postprocess_panoptic(pan, things, 2, 1000, min_part)
+        got = vn.postprocess_panoptic(pan, np.asarray(things, np.int32), 2, 1000, min_part)
+        assert np.array_equal(got, ref), (things, min_part)
+        split = vn.split_instance_parts(pan, min_part, 1000)
+        assert np.array_equal(split, split_instance_parts(pan, min_part))
