@@ -90,6 +90,12 @@ def _as_int32(x: Any, ndim: int | None = None) -> np.ndarray | None:
     return np.ascontiguousarray(x, np.int32)
 
 
+def _fits(*values: Any) -> bool:
+    """Whether every value is an integer the C API takes as is (int32 range; thresholds compared exactly)."""
+    return all(isinstance(v, int | np.integer) and not isinstance(v, bool) and INT32.min <= v <= INT32.max
+               for v in values)
+
+
 def _byte_ids(ids: Sequence[int], limit: int) -> np.ndarray | None:
     ids = np.asarray(list(ids), np.int64)
     if ids.size and (ids.min() < 0 or ids.max() >= limit):
@@ -101,7 +107,7 @@ def panoptic_to_bits(panoptic: Any, layout: Any) -> np.ndarray | None:
     """:func:`vps.bits.panoptic_to_bits` of an ``int [h, w]`` map, or ``None``."""
     mod = module()
     pan = _as_int32(panoptic, 2) if mod is not None else None
-    if pan is None or pan.size == 0:
+    if pan is None or pan.size == 0 or not _fits(layout.label_divisor):
         return None
     L = layout
     return mod.panoptic_to_bits(pan, L.class_bits, L.instance_bits, L.scale, L.label_divisor)
@@ -111,7 +117,7 @@ def decode_logits(logits: Any, layout: Any) -> np.ndarray | None:
     """``int32 [B, h, w]`` ids of host ``float32 [B, 512 or 16, h, w]`` logits/bits, or ``None``."""
     mod = module()
     if (mod is None or not isinstance(logits, np.ndarray) or logits.dtype != np.float32 or logits.ndim != 4
-            or logits.shape[1] not in (512, 16) or 0 in logits.shape):
+            or logits.shape[1] not in (512, 16) or 0 in logits.shape or not _fits(layout.label_divisor)):
         return None
     x = np.ascontiguousarray(logits)
     h, w = x.shape[2:]
@@ -124,7 +130,9 @@ def postprocess_panoptic(pan: Any, thing_ids: Sequence[int], min_area: int, labe
     mod = module()
     pan32 = _as_int32(np.asarray(pan), 2) if mod is not None else None
     things = _byte_ids(thing_ids, 256) if pan32 is not None else None
-    if things is None or pan32.size == 0 or not 1 <= label_divisor <= INT32.max:
+    if things is None or pan32.size == 0 or not _fits(label_divisor, min_area, min_part_area):
+        return None
+    if label_divisor < 1:
         return None
     return mod.postprocess_panoptic(pan32, things, int(min_area), int(label_divisor), int(min_part_area))
 
