@@ -26,7 +26,7 @@ NATIVE_BUILD ?= build/native
 native: $(STAMP)
 	$(PY) -m pip install -q "cmake>=3.18" ninja "scikit-build-core>=0.10" "nanobind>=2.0"
 	$(PY) -m pip install -q --no-build-isolation ./cmake
-	$(VENV)/bin/cmake -S cmake -B $(NATIVE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release
+	$(VENV)/bin/cmake -S cmake -B $(NATIVE_BUILD) -DCMAKE_BUILD_TYPE=Release
 	$(VENV)/bin/cmake --build $(NATIVE_BUILD) -j2
 	$(VENV)/bin/ctest --test-dir $(NATIVE_BUILD) --output-on-failure
 
