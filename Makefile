@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 EXTRAS ?= train,export,gpu,dev
 
-.PHONY: venv demo test lint native gpu-ort clean
+.PHONY: venv demo test lint native native-cuda gpu-ort clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ native: $(STAMP)
 	$(VENV)/bin/cmake -S cmake -B $(NATIVE_BUILD) -DCMAKE_BUILD_TYPE=Release
 	$(VENV)/bin/cmake --build $(NATIVE_BUILD) -j2
 	$(VENV)/bin/ctest --test-dir $(NATIVE_BUILD) --output-on-failure
+
+# The CUDA twins (not part of `make test`: CI has no GPU): compiled if CMake finds nvcc; test_cuda compares
+# them with the host functions on a GPU and is skipped without one.
+native-cuda: $(STAMP)
+	$(PY) -m pip install -q "cmake>=3.18"
+	$(VENV)/bin/cmake -S cmake -B build/native-cuda -DCMAKE_BUILD_TYPE=Release -DVPS_CORE_CUDA=ON
+	$(VENV)/bin/cmake --build build/native-cuda -j2
+	$(VENV)/bin/ctest --test-dir build/native-cuda --output-on-failure
 
 test: $(STAMP) lint native
 	$(PY) -m pytest -q -n 2 --dist loadgroup
