@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.native.conftest import adversarial_panoptic
 from vps.data.meta import KITTI_STEP
 from vps.runtime import native
 from vps.runtime.tracker import Track, TrackerConfig, TrackerState, TrackTable
@@ -185,5 +186,27 @@ def test_a_native_sequence_refuses_what_it_cannot_take(vn):
     try:
         with pytest.raises(ValueError, match="int32 ids"):
             table.update(np.zeros((4, 4), np.float32))
+    finally:
+        native.set_mode(None)
+
+
+def test_adversarial_maps_same_ids(vn):
+    """Empty, one-pixel, void-everywhere, 255-instance and byte-edge maps: same ids as the Python table."""
+    things = np.asarray(KITTI_STEP.thing_ids, np.int32)
+    config = TrackerConfig(iou_threshold=0.1, min_area=1)
+    nat = vn.Tracker(config.iou_threshold, config.max_lost, config.min_area, things, 1000)
+    table = TrackTable(KITTI_STEP, config)
+    native.set_mode("off")
+    try:
+        for pan in adversarial_panoptic():
+            nat.reset()
+            table.reset()
+            for shift in range(3):  # the map, then shifted: matching against itself and a moved copy
+                frame = np.roll(pan, shift, axis=1)
+                ref = table.update(frame)
+                sem, ids = nat.update(frame)
+                assert np.array_equal(ids, ref.track_ids) and np.array_equal(sem, ref.semantic)
+                assert tuple(Track(*t) for t in nat.tracks(False)) == ref.tracks
+                assert tuple(Track(*t) for t in nat.tracks(True)) == ref.lost
     finally:
         native.set_mode(None)
