@@ -15,6 +15,7 @@ and the runtime maps them to 32-bit track ids.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -81,6 +82,9 @@ def panoptic_to_bits(panoptic: Any, layout: BitLayout = DEFAULT_LAYOUT, validate
     """
     if panoptic.ndim < 2:
         raise ValueError(f"panoptic must have at least 2 dims [..., h, w], got shape {tuple(panoptic.shape)}")
+    native = None if is_torch(panoptic) else sys.modules.get("vps.runtime.native")  # vps_core's twin, once
+    if native is not None and (out := native.panoptic_to_bits(panoptic, layout)) is not None:  # imported
+        return out
     sem, inst = split_panoptic(panoptic, layout.label_divisor)
     if (not is_torch(sem)) if validate is None else validate:
         _check_fits(to_host(sem), to_host(inst), layout)

@@ -15,17 +15,20 @@ For each image of ``pan [B, h, w]`` or ``[h, w]`` (``class * divisor + instance`
    (:func:`vps.components.split_instance_parts`; it runs on the host, so for a device tensor this step
    costs a device -> host -> device copy of the ``[h, w]`` map per image).
 
-Steps 1-3 are whole-array code (the histogram kernel aside): no per-pixel Python loops. Torch-free.
+Steps 1-3 are whole-array code (the histogram kernel aside): no per-pixel Python loops. On the host, the
+native core (``cmake/``, :mod:`vps.runtime.native`) runs the same rule when it is built and switched on.
+Torch-free.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from vps.arrays import as_int32, like, namespace, to_host
+from vps.arrays import as_int32, is_torch, like, namespace, to_host
 from vps.bits import split_panoptic
 from vps.components import NUM_IDS, split_instance_parts
 
@@ -39,6 +42,9 @@ def postprocess_panoptic(pan: Any, thing_ids: Sequence[int], min_area: int = 0, 
     pan = pan[None] if squeeze else pan
     if pan.ndim != 3:
         raise ValueError(f"panoptic map must be [B, h, w] or [h, w], got shape {tuple(pan.shape)}")
+    native = _native(pan, thing_ids, min_area, label_divisor, min_part_area)
+    if native is not None:
+        return native[0] if squeeze else native
     xp, B = namespace(pan), int(pan.shape[0])
     cls, inst = split_panoptic(pan, label_divisor)  # int64 [B, h, w]
     is_thing = np.zeros(NUM_IDS, bool)
@@ -57,3 +63,14 @@ def postprocess_panoptic(pan: Any, thing_ids: Sequence[int], min_area: int = 0, 
         host = to_host(out)
         out = like(out, np.stack([split_instance_parts(m, min_part_area, label_divisor) for m in host]))
     return out[0] if squeeze else out
+
+
+def _native(pan: Any, thing_ids: Sequence[int], min_area: int, label_divisor: int,
+            min_part_area: int) -> np.ndarray | None:
+    """The native core's twin (``vps_core``, bit-exact) for host ``[B, h, w]`` maps once the runtime has
+    loaded its switch (:mod:`vps.runtime.native`); ``None``: run the array code."""
+    native = None if is_torch(pan) else sys.modules.get("vps.runtime.native")
+    if native is None:
+        return None
+    maps = [native.postprocess_panoptic(m, thing_ids, min_area, label_divisor, min_part_area) for m in pan]
+    return None if any(m is None for m in maps) else np.stack(maps)

@@ -18,11 +18,13 @@ Traffic: reads ``B * C * h * w`` once (C = 512 or 16), writes ``B * H * W`` int3
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from vps.bits import BitLayout
 from vps.kernels._dispatch import (
     INT32_MAX,
     MAX_GRID_YZ,
@@ -32,6 +34,7 @@ from vps.kernels._dispatch import (
     device_guard,
     interpreting,
     into,
+    is_torch,
     lazy_jit,
     next_pow2,
     tl,
@@ -110,8 +113,19 @@ def decode_panoptic(logits_or_bits: Any, out_size: Sequence[int] | None = None, 
     if out is not None:
         check_out(out, logits_or_bits, (B, H, W), "int32")
     if not use_triton(logits_or_bits):
-        return into(out, decode_panoptic_reference(logits_or_bits, (H, W), divisor))
+        return into(out, _host_decode(logits_or_bits, (H, W), (h, w), divisor))
     return _launch(logits_or_bits, (H, W), divisor, out)
+
+
+def _host_decode(x: Any, out_hw: tuple[int, int], hw: tuple[int, int], divisor: int) -> Any:
+    """The reference, or the native core's twin (bit-exact) for host float32 arrays at their own size once
+    the runtime has loaded its switch (:mod:`vps.runtime.native`)."""
+    native = sys.modules.get("vps.runtime.native")
+    if native is not None and out_hw == hw and not is_torch(x):
+        ids = native.decode_logits(x, BitLayout(label_divisor=divisor))
+        if ids is not None:
+            return ids
+    return decode_panoptic_reference(x, out_hw, divisor)
 
 
 def _check_out_size(out_size: Sequence[int] | None, h: int, w: int) -> tuple[int, int]:

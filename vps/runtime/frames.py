@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from vps.program import RESIZE_MODES
+from vps.runtime import native
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,8 @@ def restore_labels(labels: np.ndarray, geometry: FrameGeometry) -> np.ndarray:
 
     Letterbox borders are cut away; works for any dtype (int64 panoptic ids, bool masks, ...).
     """
+    if (out := native.restore_labels(labels, geometry)) is not None:  # vps_core, when built (int32 maps)
+        return out
     labels = np.asarray(labels)
     if labels.ndim < 2 or labels.shape[-1] == 0 or labels.shape[-2] == 0:
         raise ValueError(f"labels must be a non-empty [..., h, w] map, got shape {labels.shape}")

@@ -49,6 +49,7 @@ from scipy.optimize import linear_sum_assignment
 from vps.data.meta import DatasetMeta
 from vps.kernels.iou import mask_iou
 from vps.kernels.pair_histogram import pair_histogram
+from vps.runtime import native
 from vps.runtime.health import HealthConfig
 
 TRACK_LABEL_DIVISOR = 10**10
@@ -204,6 +205,8 @@ class TrackTable:
 
     def update(self, panoptic: np.ndarray) -> TrackedFrame:
         """Track one frame: ``int [h, w]`` model panoptic ids (``class * label_divisor + model id``)."""
+        if (tracked := native.track_update(self, panoptic)) is not None:  # vps_core, when built (same ids)
+            return tracked
         pan = self._check(panoptic)
         seg = self._segments(pan)
         track_of = np.zeros(seg.count + 1, np.int64)  # [N + 1] instance -> track id, 0 = undecided
