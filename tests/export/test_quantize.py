@@ -9,7 +9,7 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-from vps.export.quantize import find_targets, quantize_file, quantize_weight
+from vps.export.quantize import ALL_OPS, find_targets, quantize_file, quantize_weight
 from vps.export.trt_lint import lint_model
 
 
@@ -39,10 +39,11 @@ def _model() -> onnx.ModelProto:
 
 
 def test_targets_skip_activation_products_and_ends() -> None:
-    all_targets = find_targets(_model(), keep_ends=False)
+    all_targets = find_targets(_model(), keep_ends=False, ops=ALL_OPS)
     assert [t.node for t in all_targets] == ["conv1", "conv2", "fc"]
     assert [t.axis for t in all_targets] == [0, 0, 1]
-    assert [t.node for t in find_targets(_model())] == ["conv2"]
+    assert [t.node for t in find_targets(_model(), ops=ALL_OPS)] == ["conv2"]
+    assert [t.node for t in find_targets(_model(), keep_ends=False)] == ["conv1", "conv2"]  # default: Conv
 
 
 def test_weight_quantization_is_per_channel_symmetric() -> None:
@@ -57,7 +58,7 @@ def test_quantized_model_runs_and_stays_close(tmp_path: Path) -> None:
     onnx.save(_model(), str(src))
     rng = np.random.default_rng(1)
     feeds = [{"x": rng.normal(size=(2, 3, 8, 8)).astype(np.float32)} for _ in range(4)]
-    summary = quantize_file(src, dst, feeds)
+    summary = quantize_file(src, dst, feeds, ops=ALL_OPS)
     assert summary["quantized_ops"] == 1
     quantized = onnx.load(str(dst))
     ops = [n.op_type for n in quantized.graph.node]

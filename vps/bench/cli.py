@@ -206,12 +206,32 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         run_.run()
         results = run_.results()
     summaries = [lane_summary(results[p.name], {"kind": "deployed", **p.info.to_dict()}) for p in variants]
+    add_floors(summaries, variants, threads, notes)
     baseline = None if base_info is None else lane_summary(results["baseline"], base_info)
     notes += make_notes(args, lanes, clip, device, threads)
     settings = make_settings(args, threads, run_, lanes)
     clip_info = {"name": clip.name, "source": clip.source, "frames": len(clip), "size": list(clip.size),
                  "has_gt": clip.has_gt}
     return build_report(summaries, 0, baseline, settings, clip_info, notes)
+
+
+def add_floors(summaries: list[dict[str, Any]], variants: list[DeployedPipeline], threads: int,
+               notes: list[str]) -> None:
+    """Each deployed lane's compute floor (:mod:`vps.bench.floor`), where its folder has ONNX graphs."""
+    from vps.bench.floor import floor_report, matmul_peak_gflops, stage_flops
+
+    peak = None
+    for summary, pipe in zip(summaries, variants, strict=True):
+        if pipe.info.device != "cpu" or pipe.info.backend != "onnxruntime":
+            continue  # the measured peak is ONNX Runtime's on the CPU
+        try:
+            stages = stage_flops(pipe.info.artifacts, pipe.segmenter_manifest)
+        except (FileNotFoundError, ValueError) as e:
+            notes.append(f"no compute floor for {pipe.info.label}: {e}")
+            continue
+        peak = peak or matmul_peak_gflops(threads)
+        medians = {k: v["median"] for k, v in summary["stages"].items()}
+        summary["floor"] = floor_report(stages, peak, medians)
 
 
 def make_notes(args: argparse.Namespace, lanes: list[Lane], clip: BenchClip, device: str,

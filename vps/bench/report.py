@@ -158,6 +158,12 @@ def format_lane(lane: dict[str, Any]) -> list[str]:
     fps = "-" if lane["fps"] is None else f"{lane['fps']:.2f}"
     lines.append(f"  {fps} frames/s (1000 / mean total), peak host RSS {_mb(mem['host_peak_rss_bytes'])}"
                  f"{extra}; {stq_txt}")
+    floor = lane.get("floor")
+    if floor:
+        lines.append(f"  floor: {floor['frame_gflop']:.2f} GFLOP per frame (conv/matmul) at "
+                     f"{floor['peak_gflops']:.0f} GFLOP/s (measured MatMul peak) = "
+                     f"{floor['floor_ms']:.1f} ms; achieved {floor['achieved_gflops']:.0f} GFLOP/s, "
+                     f"frame / floor = {floor['ratio_to_floor']:.2f}")
     return lines
 
 

@@ -11,8 +11,8 @@ verified on a CPU) compute the same thing.
   one ``QuantizeLinear -> DequantizeLinear`` pair per tensor, shared by all its quantized consumers.
 * Weights: per-output-channel symmetric int8 stored as int8 initializers followed by a
   ``DequantizeLinear`` (axis = output channel), so the files shrink and TensorRT folds them.
-* Quantized operators: ``Conv``, and ``MatMul`` / ``Gemm`` whose second input is a weight initializer
-  (attention's activation x activation products stay in float), as TensorRT's guidance recommends.
+* Quantized operators: ``Conv`` by default (:data:`DEFAULT_OPS`); optionally also ``MatMul`` / ``Gemm`` whose
+  second input is a weight initializer (attention's activation x activation products always stay in float).
 """
 
 from __future__ import annotations
@@ -25,6 +25,10 @@ from typing import Any
 import numpy as np
 
 QMAX = 127.0
+# Convolutions only: ONNX Runtime's CPU provider fuses Q/DQ around Conv into int8 kernels (faster than fp32),
+# while a Q/DQ MatMul with a weight initializer ran slower than fp32 there (measured in benchmarks/README.md).
+DEFAULT_OPS = ("Conv",)
+ALL_OPS = ("Conv", "MatMul", "Gemm")
 
 
 @dataclass(frozen=True)
@@ -37,15 +41,16 @@ class QuantTarget:
     axis: int
 
 
-def find_targets(model: Any, keep_ends: bool = True) -> list[QuantTarget]:
+def find_targets(model: Any, keep_ends: bool = True, ops: Sequence[str] = DEFAULT_OPS) -> list[QuantTarget]:
     """The quantizable operators of an ONNX model (see the module docstring), in graph order.
 
-    ``keep_ends``: leave the first and the last of them in float (input stem, output head).
+    ``keep_ends``: leave the first and the last of them in float (input stem, output head). ``ops``: the
+    operator types to quantize (default :data:`DEFAULT_OPS`).
     """
     inits = {t.name: t for t in model.graph.initializer}
     out = []
     for i, node in enumerate(model.graph.node):
-        if node.op_type not in ("Conv", "MatMul", "Gemm") or len(node.input) < 2:
+        if node.op_type not in ops or len(node.input) < 2:
             continue
         act, weight = node.input[0], node.input[1]
         if weight not in inits or act in inits:
@@ -155,12 +160,13 @@ def insert_qdq(model: Any, targets: Sequence[QuantTarget], amax: dict[str, float
     return out
 
 
-def quantize_file(src: str | Path, dst: str | Path, feeds: Iterable[dict[str, np.ndarray]]) -> dict[str, Any]:
+def quantize_file(src: str | Path, dst: str | Path, feeds: Iterable[dict[str, np.ndarray]],
+                  ops: Sequence[str] = DEFAULT_OPS) -> dict[str, Any]:
     """Calibrate ``src`` (fp32 ONNX) on ``feeds`` and write the Q/DQ model to ``dst``; returns a summary."""
     import onnx
 
     model = onnx.load(str(src))
-    targets = find_targets(model)
+    targets = find_targets(model, ops=ops)
     if not targets:
         raise ValueError(f"{src}: nothing to quantize (no Conv/MatMul/Gemm with weight initializers)")
     activations = sorted({t.activation for t in targets})

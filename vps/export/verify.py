@@ -134,6 +134,7 @@ def verify(reference: Backend, candidate: Backend, manifest: Manifest, clips: Se
         "closed_loop": {**closed, "passed": closed["agreement"] >= tol.agreement},
         "stq": None if stq_ref is None or stq_cand is None else
         {reference.name: stq_ref, candidate.name: stq_cand},
+        "stq_change": None if stq_ref is None or stq_cand is None else stq_cand["STQ"] - stq_ref["STQ"],
     }
 
 
