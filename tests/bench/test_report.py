@@ -12,7 +12,7 @@ from vps.bench.plot import plot_report
 from vps.bench.report import build_report, format_table, lane_summary, versions, write_json
 from vps.bench.stats import StageSeries, with_denoise_all
 
-STAT_KEYS = {"count", "mean", "median", "p90", "p99", "max", "min"}
+STAT_KEYS = {"count", "mean", "median", "p50", "p90", "p99", "max", "min"}
 
 
 def lane(total: float, steps: int, stq: float, frames: int = 5) -> dict[str, Any]:
