@@ -48,7 +48,7 @@ class DiffStats:
     max_abs: float = 0.0
     ref_max_abs: float = 0.0
     calls: int = 0
-    agree: int = 0  # id agreement (graphs that output ids: the final denoiser step)
+    agree: int = 0  # id agreement: the final step's ids, the ids the step's next sample decodes to
     pixels: int = 0
     _samples: list[np.ndarray] = field(default_factory=list)
 
@@ -63,13 +63,17 @@ class DiffStats:
         self._samples.append(diff[::step].astype(np.float32))
         self.calls += 1
 
-    def update_ids(self, ref_ids: np.ndarray, cand_ids: np.ndarray) -> None:
-        """One call of a graph that outputs ids: counted by agreement, not distance."""
+    def update_agreement(self, ref_ids: np.ndarray, cand_ids: np.ndarray) -> None:
+        """Pixels whose decoded ids agree (the pass rule of a graph with ids: agreement, not distance)."""
         if ref_ids.shape != cand_ids.shape:
             raise ValueError(f"{self.output}: artifact output shape {cand_ids.shape} != reference "
                              f"{ref_ids.shape}")
         self.agree += int((ref_ids == cand_ids).sum())
         self.pixels += int(ref_ids.size)
+
+    def update_ids(self, ref_ids: np.ndarray, cand_ids: np.ndarray) -> None:
+        """One call of a graph that outputs ids."""
+        self.update_agreement(ref_ids, cand_ids)
         self.calls += 1
 
     @property

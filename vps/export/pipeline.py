@@ -23,6 +23,10 @@ from vps.export.parity import format_table
 from vps.export.verify import PARITY_NAME, load_verify_clips, verify
 from vps.runtime.manifest import Manifest, load_manifest, write_manifest
 
+# int8 applies to the denoiser graphs (``steps`` calls per frame: where the time goes); the encoder and the
+# context run once per frame, and the context carries the conditioning: int8 there cost the most accuracy.
+INT8_GRAPHS = ("denoiser_step", "denoiser_final")
+
 
 @dataclass(frozen=True)
 class ExportOptions:
@@ -105,14 +109,17 @@ def run_export(opts: ExportOptions) -> dict[str, Any]:
 
 
 def _quantize(tmp: Path, fp32_manifest: Manifest, opts: ExportOptions) -> None:
-    """Replace each fp32 ``*.onnx`` in ``tmp`` by its Q/DQ int8 version (calibrated on recorded inputs)."""
+    """Replace each fp32 ``*.onnx`` in ``tmp`` by its int8 version (calibrated on recorded inputs): ONNX
+    Runtime's U8S8 QDQ for ``--engine onnx``, symmetric Q/DQ (what TensorRT requires) for ``--engine trt``."""
     from vps.export.calibrate import collect_feeds
-    from vps.export.quantize import quantize_file
+    from vps.export.quantize import quantize_file, quantize_file_ort
 
+    quantize = quantize_file_ort if opts.engine == "onnx" else quantize_file
     feeds = collect_feeds(fp32_manifest, tmp, progress=opts.progress)
     for name, samples in feeds.items():
-        path = tmp / f"{name}.onnx"
-        quantize_file(path, path, samples)
+        if name in INT8_GRAPHS:
+            path = tmp / f"{name}.onnx"
+            quantize(path, path, samples)
 
 
 def _build_engines(trt: Any, tmp: Path, contracts: Any, opts: ExportOptions,

@@ -176,3 +176,43 @@ def quantize_file(src: str | Path, dst: str | Path, feeds: Iterable[dict[str, np
     onnx.save(quantized, str(dst))
     return {"quantized_ops": len(targets), "activations": len(activations),
             "zero_range": sorted(n for n, v in amax.items() if v == 0)}
+
+
+class _Feeds:
+    """ONNX Runtime's ``CalibrationDataReader`` protocol over recorded feeds."""
+
+    def __init__(self, feeds: Iterable[dict[str, np.ndarray]]) -> None:
+        self._it = iter(feeds)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._it, None)
+
+
+def quantize_file_ort(src: str | Path, dst: str | Path, feeds: Iterable[dict[str, np.ndarray]],
+                      ops: Sequence[str] = DEFAULT_OPS) -> dict[str, Any]:
+    """The int8 graph for ONNX Runtime's CPU provider (``--engine onnx``): ONNX Runtime's own static QDQ
+    quantizer with asymmetric uint8 activations and symmetric per-channel int8 weights (U8S8), quantized
+    on both sides of every operator so its QDQ fusion turns them into integer kernels (``QLinearConv``).
+
+    Measured on this project's CPU (1 thread, tiny denoiser step): fp32 20.6 ms, the symmetric Q/DQ of
+    :func:`quantize_file` 24.9 ms (no integer kernel: inputs only, int8 activations), this 11.4 ms with
+    99.96 % of the next sample's bits of the same sign. TensorRT needs symmetric activations (zero point 0),
+    so ``--engine trt`` keeps :func:`quantize_file`.
+    """
+    import onnx
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+
+    src, dst = Path(src), Path(dst)
+    tmp = dst.with_name(f".{dst.name}.q.onnx")
+    try:
+        quantize_static(str(src), str(tmp), _Feeds(feeds), quant_format=QuantFormat.QDQ,
+                        op_types_to_quantize=list(ops), per_channel=True, activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8)
+        model = onnx.load(str(tmp))
+        onnx.checker.check_model(model, full_check=True)
+        tmp.replace(dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    quantized = sum(1 for n in model.graph.node if n.op_type in ops and any(
+        i.endswith("_DequantizeLinear_Output") for i in n.input))
+    return {"quantized_ops": quantized, "format": "QDQ U8S8 (onnxruntime.quantization)"}

@@ -50,8 +50,16 @@ class TeacherForcing:
             ref_np, cand_np = self.reference.to_numpy(r), self.candidate.to_numpy(c)
             if np.issubdtype(ref_np.dtype, np.integer):  # the final step's ids: agreement, not distance
                 stats.update_ids(ref_np, cand_np)
-            else:
-                stats.update(ref_np, cand_np)
+                continue
+            stats.update(ref_np, cand_np)
+            if graph == "denoiser_step":  # the next sample's bits (sign per channel) decide the ids
+                stats.update_agreement(self._bits_ids(ref_np), self._bits_ids(cand_np))
+
+    def _bits_ids(self, bits: np.ndarray) -> np.ndarray:
+        """``int32 [B, h, w]`` ids of analog bits ``[B, 16, h, w]`` (a bit is set where it is > 0)."""
+        from vps.kernels import decode_panoptic
+
+        return decode_panoptic(np.ascontiguousarray(bits), None, self.label_divisor)
 
 
 def run_clips(segmenter: Segmenter, clips: Sequence[VerifyClip], desc: str,

@@ -27,10 +27,9 @@ from torch import Tensor, nn
 
 
 def _bit_weights(values: int, nbits: int) -> Tensor:
-    """``[nbits + 1, values, 1, 1]``: row ``k`` is bit ``k`` of each value (LSB first), the last row ones."""
+    """``[values, nbits + 1]``: column ``k`` is bit ``k`` of each value (LSB first), the last column ones."""
     v = torch.arange(values)
-    bits = torch.stack([(v >> k) & 1 for k in range(nbits)] + [torch.ones_like(v)]).float()
-    return bits[:, :, None, None]
+    return torch.stack([(v >> k) & 1 for k in range(nbits)] + [torch.ones_like(v)], dim=1).float()
 
 
 class BitHead(nn.Module):
@@ -53,21 +52,23 @@ class BitHead(nn.Module):
 
     @staticmethod
     def _expect(raw: Tensor, weights: Tensor) -> Tensor:
-        """``[B, n, h, w]`` logits -> ``[B, nbits, h, w]`` softmax mass of each bit."""
-        e = torch.exp(raw.float() - raw.float().amax(1, keepdim=True))  # [B, n, h, w], max 1
-        sums = nn.functional.conv2d(e, weights)  # [B, nbits + 1, h, w]
-        return sums[:, :-1] / sums[:, -1:]
+        """``[B, h, w, n]`` logits (channels last) -> ``[B, h, w, nbits]`` softmax mass of each bit."""
+        e = torch.exp(raw - raw.amax(-1, keepdim=True))  # [B, h, w, n], max 1: contiguous reductions
+        sums = e @ weights  # [B, h, w, nbits + 1]: one matrix product per group
+        return sums[..., :-1] / sums[..., -1:]
 
     def bits(self, raw: Tensor) -> Tensor:
         """Expected analog bits ``float32 [B, cb + ib, h, w]`` in ``[-scale, scale]``."""
-        e = torch.cat([self._expect(raw[:, :self.nc], self.w_class),
-                       self._expect(raw[:, self.nc:], self.w_instance)], dim=1)
-        return (2.0 * e - 1.0) * self.scale
+        x = raw.float().permute(0, 2, 3, 1)  # [B, h, w, nc + ni]: the reductions run along memory
+        e = torch.cat([self._expect(x[..., :self.nc], self.w_class),
+                       self._expect(x[..., self.nc:], self.w_instance)], dim=-1)
+        return ((2.0 * e - 1.0) * self.scale).permute(0, 3, 1, 2)
 
     def ids(self, raw: Tensor) -> Tensor:
         """``int32 [B, h, w]`` panoptic ids: argmax class value times the divisor plus argmax instance."""
-        cls = raw[:, :self.nc].argmax(1)
-        inst = raw[:, self.nc:].argmax(1)
+        x = raw.permute(0, 2, 3, 1)  # [B, h, w, nc + ni]: the argmax runs along memory
+        cls = x[..., :self.nc].argmax(-1)
+        inst = x[..., self.nc:].argmax(-1)
         return (cls * self.divisor + inst).to(torch.int32)
 
 
