@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     stats = profile(args.graph, args.runs, args.threads)
     total = sum(us for us, _ in stats.values())
-    print(f"{args.graph}: {total / 1e3:.2f} ms of kernel time per call ({args.runs} calls, {args.threads} thread)")
+    print(f"{args.graph}: {total / 1e3:.2f} ms of kernel time per call ({args.runs} calls, "
+          f"{args.threads} thread)")
     print(f"{'op':<24}{'ms/call':>9}{'share':>8}{'nodes':>7}")
     for op, (us, n) in sorted(stats.items(), key=lambda kv: -kv[1][0])[:args.top]:
         print(f"{op:<24}{us / 1e3:>9.2f}{us / total:>8.1%}{n:>7}")
