@@ -139,8 +139,8 @@ def test_verification_fails_on_a_perturbed_fused_head(onnx_export: Path, tiny_ch
     shutil.copytree(onnx_export, folder)
     model = onnx.load(str(folder / "denoiser_step.onnx"))
     (weights,) = [t for t in model.graph.initializer if t.name == "head.w_class"]
-    w = numpy_helper.to_array(weights).copy()  # [9, 32, 1, 1]: bit rows, then the normaliser
-    w[[0, 1]] = w[[1, 0]]
+    w = numpy_helper.to_array(weights).copy()  # [32 class values, 8 bits + the normaliser]
+    w[:, [0, 1]] = w[:, [1, 0]]  # bits 0 and 1 of the class byte swapped
     weights.CopyFrom(numpy_helper.from_array(w, weights.name))
     onnx.save(model, str(folder / "denoiser_step.onnx"))
     write_manifest(folder, load_manifest(folder, verify=False))
@@ -149,3 +149,20 @@ def test_verification_fails_on_a_perturbed_fused_head(onnx_export: Path, tiny_ch
     parity = json.loads((folder / "parity.json").read_text())
     assert code == 1 and parity["diverged"] == "denoiser_step"
     assert not parity["graphs"]["denoiser_step"]["passed"] and parity["graphs"]["encoder"]["passed"]
+
+
+def test_int8_export_below_the_agreement_threshold_is_refused(tiny_checkpoint: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    # the refusal path of an int8 build: with the threshold above what int8 reaches, exit 1 naming the graph
+    from vps.export import parity
+
+    monkeypatch.setitem(parity.TOLERANCES, "int8", parity.Tolerance(agreement=0.99999, rel_err=0.25))
+    out = tmp_path / "int8"
+    code = main(["--checkpoint", str(tiny_checkpoint), "--out", str(out), "--precision", "int8",
+                 "--verify-clips", "1", "--verify-frames", "2", "--threads", "1", "--no-progress"])
+    parity_json = json.loads((out / "parity.json").read_text())
+    assert code == 1 and not parity_json["passed"] and parity_json["precision"] == "int8"
+    assert parity_json["diverged"] in ("denoiser_step", "denoiser_final", "closed loop")
+    assert "do not deploy" in capsys.readouterr().err
+    assert parity_json["stq_change"] is not None
