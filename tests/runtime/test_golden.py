@@ -33,3 +33,22 @@ def test_shipped_checkpoint_vps_run_maps_are_unchanged(tmp_path: Path) -> None:
     golden = np.load(GOLDEN)
     np.testing.assert_array_equal(np.stack([r.panoptic for r in got]), golden["panoptic"])
     np.testing.assert_array_equal(np.stack([r.track_ids for r in got]), golden["track_ids"])
+
+
+def test_shipped_checkpoint_vps_predict_maps_are_pinned(tmp_path: Path) -> None:
+    # vps-predict runs the same frame engine on the torch backend (the model's own ids, no tracker); recorded
+    # when it moved onto the engine (its noise is the engine's seeded NumPy draw since then)
+    pytest.importorskip("torch")
+    from vps.data.codecs import read_kitti_panoptic
+    from vps.data.meta import KITTI_STEP
+    from vps.data.synth import cli as synth
+    from vps.train import predict
+
+    assert synth.main([str(tmp_path / "data"), "--sequences", "1", "--frames", "6", "--size", "72x240",
+                       "--seed", "4242", "--split", "val", "--quiet"]) == 0
+    assert predict.main(["--checkpoint", str(CHECKPOINT), "--input", str(tmp_path / "data"), "--out",
+                         str(tmp_path / "pred"), "--steps", "4", "--threads", "1", "--no-progress"]) == 0
+    maps = [read_kitti_panoptic(p, KITTI_STEP)
+            for p in sorted((tmp_path / "pred" / "panoptic_maps" / "val" / "0000").glob("*.png"))]
+    golden = np.load(Path(__file__).parent / "data" / "golden_predict.npz")["panoptic"]
+    np.testing.assert_array_equal(np.stack(maps), golden)
