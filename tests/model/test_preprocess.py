@@ -1,18 +1,16 @@
-"""Image normalisation and nearest label resizing."""
+"""Image normalisation and resizing (training)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from vps.model.preprocess import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     normalize_images,
     resize_images,
-    resize_labels_nearest,
 )
 
 
@@ -28,20 +26,6 @@ def test_normalize_images_numpy_and_tensor() -> None:
         normalize_images(img.astype(np.float32))
     with pytest.raises(ValueError, match="RGB"):
         normalize_images(np.zeros((4, 5), np.uint8))
-
-
-@pytest.mark.parametrize("size", [(7, 9), (24, 40), (10, 10)])
-def test_resize_labels_matches_torch_nearest(size: tuple[int, int]) -> None:
-    rng = np.random.default_rng(0)
-    lab = rng.integers(0, 255_255, (2, 10, 10)).astype(np.int32)
-    out = resize_labels_nearest(lab, size)
-    assert isinstance(out, np.ndarray) and out.dtype == np.int32 and out.shape == (2, *size)
-    ref = F.interpolate(torch.from_numpy(lab)[:, None].double(), size=size, mode="nearest")[:, 0]
-    np.testing.assert_array_equal(out, ref.numpy().astype(np.int32))
-    big = torch.full((3, 3), 2**40, dtype=torch.int64)
-    assert bool((resize_labels_nearest(big, (5, 4)) == 2**40).all())  # exact beyond float precision
-    with pytest.raises(ValueError, match="integers"):
-        resize_labels_nearest(torch.zeros(3, 3), (2, 2))
 
 
 def test_resize_images() -> None:

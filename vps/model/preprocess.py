@@ -1,10 +1,10 @@
-"""Image normalisation and resizing to the model / mask resolution (labels: nearest only).
+"""Image normalisation and resizing to the model input (training; the runtime has its own frame handling).
 
 Images: ``uint8 [B, H, W, 3]`` RGB (numpy or tensor; a single ``[H, W, 3]`` image is accepted too) ->
 ``float32 [B, 3, H, W]`` normalised with the ImageNet mean/std (what torchvision ResNet weights expect),
 then bilinearly resized (half-pixel centres, no antialias: the same sampling as OpenCV ``INTER_LINEAR``).
-Labels are resized with the exact index rule of ``torch.nn.functional.interpolate(mode="nearest")`` so ids
-are never blended, for any integer dtype.
+Predicted labels go back to the frame size in the runtime's frame engine
+(:func:`vps.runtime.frames.restore_labels`).
 """
 
 from __future__ import annotations
@@ -45,25 +45,3 @@ def resize_images(images: Tensor, size: tuple[int, int]) -> Tensor:
     if tuple(images.shape[-2:]) == tuple(size):
         return images
     return F.interpolate(images, size=tuple(size), mode="bilinear", align_corners=False, antialias=False)
-
-
-def nearest_indices(n_in: int, n_out: int, device: torch.device | str | None = None) -> Tensor:
-    """Source index per output index, exactly as ``F.interpolate(mode="nearest")`` picks them."""
-    src = torch.arange(n_in, device=device, dtype=torch.float32).view(1, 1, n_in)
-    return F.interpolate(src, size=n_out, mode="nearest").view(n_out).long()
-
-
-def resize_labels_nearest(labels: np.ndarray | Tensor, size: tuple[int, int]) -> np.ndarray | Tensor:
-    """Nearest resize of integer labels ``[..., h, w]`` to ``size`` (numpy in -> numpy out, same dtype)."""
-    is_np = isinstance(labels, np.ndarray)
-    t = _as_tensor(labels)
-    if t.dim() < 2:
-        raise ValueError(f"labels must be [..., h, w], got shape {tuple(t.shape)}")
-    if t.is_floating_point():
-        raise ValueError(f"labels must be integers, got {t.dtype}")
-    h, w = t.shape[-2:]
-    if (h, w) != tuple(size):
-        rows = nearest_indices(h, size[0], t.device)
-        cols = nearest_indices(w, size[1], t.device)
-        t = t.index_select(-2, rows).index_select(-1, cols)
-    return t.numpy() if is_np else t
