@@ -6,16 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "vps_core.h"
 
-static int failures = 0;
-#define CHECK(cond)                                                             \
-  do {                                                                          \
-    if (!(cond)) {                                                              \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);  \
-      ++failures;                                                               \
-    }                                                                           \
-  } while (0)
 
 static void* to_device(const void* host, size_t bytes) {
   void* dev = NULL;

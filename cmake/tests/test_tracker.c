@@ -3,16 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "vps_core.h"
 
-static int failures = 0;
-#define CHECK(cond)                                                               \
-  do {                                                                            \
-    if (!(cond)) {                                                                \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);    \
-      ++failures;                                                                 \
-    }                                                                             \
-  } while (0)
 
 enum { H = 8, W = 16 };
 

@@ -8,13 +8,13 @@ redoes the host work through the C API and exits 1 if any frame's track ids diff
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.runtime.test_segmenter_onnx import exported  # noqa: F401  (session fixture: the export folder)
+from tests.scripts import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "build" / "native" / "clip_example"
@@ -23,11 +23,7 @@ pytestmark = pytest.mark.xdist_group("runtime_export")
 
 
 def _dump_logits():
-    path = REPO / "cmake" / "examples" / "dump_logits.py"
-    spec = importlib.util.spec_from_file_location("dump_logits", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("cmake/examples/dump_logits.py", "dump_logits")
 
 
 def test_c_example_matches_python_runtime(exported, tmp_path, numpy_twins):  # noqa: F811

@@ -3,18 +3,16 @@ is a manual benchmark (see its docstring)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
+
+from tests.scripts import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_short_soak_passes_its_checks(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("stream_soak", REPO / "benchmarks" / "stream_soak.py")
-    assert spec is not None and spec.loader is not None
-    soak = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(soak)
+    soak = load_script("benchmarks/stream_soak.py", "stream_soak")
     out = tmp_path / "soak.json"
     assert soak.main(["--frames", "300", "--fault-every", "100", "--warmup", "0", "--json", str(out)]) == 0
     figures = json.loads(out.read_text())
