@@ -28,6 +28,7 @@ from vps.data.codecs import atomic_write_bytes, write_kitti_panoptic
 from vps.data.kitti_step import KittiStep, available_splits
 from vps.errors import DataError
 from vps.model.checkpoint import load_for_inference
+from vps.model.samplers import SPACINGS
 from vps.train.dist import resolve_device
 from vps.train.evaluate import eval_sequences, evaluate_video
 
@@ -41,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default=None, help="split folder (default: the only one, else 'val')")
     p.add_argument("--steps", type=int, default=None, help="sampling steps (default: diffusion.steps)")
     p.add_argument("--warm-start", action="store_true", help="warm-start each frame from the previous one")
+    p.add_argument("--warm-steps", type=int, default=None,
+                   help="denoiser calls of a warm frame (default: diffusion.warm_start_steps)")
+    p.add_argument("--spacing", default=None, choices=SPACINGS,
+                   help="timestep spacing of the sampler (default: the checkpoint's diffusion.spacing)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampling noise (default 0)")
     p.add_argument("--min-instance-area", type=int, default=None,
                    help="post-processing: smaller instances lose their id (default: the checkpoint's)")
@@ -62,6 +67,18 @@ def with_postprocess(config: Config, min_instance_area: int | None, min_part_are
                if v is not None}
     if any(v < 0 for v in changes.values()):
         raise ValueError(f"--min-instance-area / --min-part-area must be >= 0, got {changes}")
+    return replace(config, diffusion=replace(config.diffusion, **changes)) if changes else config
+
+
+def with_sampler(config: Config, warm_steps: int | None, spacing: str | None) -> Config:
+    """``config`` with the warm-start step count and timestep spacing of the command line (None: keep)."""
+    changes: dict[str, Any] = {}
+    if warm_steps is not None:
+        if warm_steps < 1:
+            raise ValueError(f"--warm-steps must be >= 1, got {warm_steps}")
+        changes["warm_start_steps"] = warm_steps
+    if spacing is not None:
+        changes["spacing"] = spacing
     return replace(config, diffusion=replace(config.diffusion, **changes)) if changes else config
 
 
@@ -93,6 +110,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     device = resolve_device(args.device)
     model, config, meta = load_for_inference(args.checkpoint, device)
     config = with_postprocess(config, args.min_instance_area, args.min_part_area)
+    config = with_sampler(config, args.warm_steps, args.spacing)
     split = pick_split(args.input, args.split)
     dataset = open_input(args.input, split)
     seqs = args.sequences if args.sequences else eval_sequences(dataset, 0)
@@ -110,6 +128,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     has_gt = dataset.label_dir is not None
     summary: dict[str, Any] = {"checkpoint": str(args.checkpoint), "input": str(args.input), "split": split,
                                "steps": steps, "warm_start": args.warm_start, "seed": args.seed,
+                               "warm_steps": config.diffusion.warm_start_steps,
+                               "spacing": config.diffusion.spacing,
                                "min_instance_area": config.diffusion.min_instance_area,
                                "min_part_area": config.diffusion.min_part_area,
                                "frames": res["frames"], "fps": res["fps"]}
