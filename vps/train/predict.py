@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--spacing", default=None, choices=SPACINGS,
                    help="timestep spacing of the sampler (default: the checkpoint's diffusion.spacing)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampling noise (default 0)")
+    p.add_argument("--track", action="store_true",
+                   help="write the runtime track table's ids (as vps-run streams them), not the model's own")
+    p.add_argument("--iou-threshold", type=float, default=None, help="--track: IoU to match a track")
+    p.add_argument("--continue-iou", type=float, default=None,
+                   help="--track: keep a continued model id down to this IoU (id continuation; default off)")
     p.add_argument("--min-instance-area", type=int, default=None,
                    help="post-processing: smaller instances lose their id (default: the checkpoint's)")
     p.add_argument("--min-part-area", type=int, default=None,
@@ -80,6 +85,17 @@ def with_sampler(config: Config, warm_steps: int | None, spacing: str | None) ->
     if spacing is not None:
         changes["spacing"] = spacing
     return replace(config, diffusion=replace(config.diffusion, **changes)) if changes else config
+
+
+def tracker_config(args: argparse.Namespace) -> Any:
+    """The runtime's tracker (its default, with the command line's changes) with ``--track``, else None."""
+    if not args.track:
+        return None
+    from vps.runtime.segmenter import DEFAULT_TRACKER
+
+    changes = {k: v for k, v in (("iou_threshold", args.iou_threshold), ("continue_iou", args.continue_iou))
+               if v is not None}
+    return replace(DEFAULT_TRACKER, **changes)
 
 
 def pick_split(root: Path, split: str | None) -> str:
@@ -124,12 +140,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         write_kitti_panoptic(out_dir / seq / f"{frame:06d}.png", pred, meta.label_divisor)
 
     res = evaluate_video(model, config, dataset, meta, steps, args.warm_start, seqs, args.max_frames,
-                         progress=not args.no_progress, seed=args.seed, on_frame=write)
+                         progress=not args.no_progress, seed=args.seed, on_frame=write,
+                         tracker=tracker_config(args))
     has_gt = dataset.label_dir is not None
     summary: dict[str, Any] = {"checkpoint": str(args.checkpoint), "input": str(args.input), "split": split,
                                "steps": steps, "warm_start": args.warm_start, "seed": args.seed,
                                "warm_steps": config.diffusion.warm_start_steps,
-                               "spacing": config.diffusion.spacing,
+                               "spacing": config.diffusion.spacing, "track": args.track,
+                               "continue_iou": args.continue_iou,
                                "min_instance_area": config.diffusion.min_instance_area,
                                "min_part_area": config.diffusion.min_part_area,
                                "frames": res["frames"], "fps": res["fps"]}
