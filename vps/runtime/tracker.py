@@ -17,9 +17,9 @@ Policy, applied to every frame (masks at the denoiser's mask resolution):
    id, whatever 8-bit id the model gave it (a model id switch is repaired), and a model id whose mask
    jumped elsewhere (IoU below the threshold) does *not* drag its track along. With the default
    threshold 0.5 the assignment is unique (two disjoint masks cannot both have IoU > 0.5 with one mask).
-   *Id continuation* (``continue_iou``, default 0.01; off when ``None``): an instance left unmatched whose (class, model
-   id) carried a track in the previous frame keeps that track, if the track is still free and their IoU
-   reaches ``continue_iou`` (below ``iou_threshold``): the model copied the id forward through its
+   *Id continuation* (``continue_iou``, default 0.01; off when ``None``): an instance left unmatched whose
+   (class, model id) carried a track in the previous frame keeps that track, if the track is still free and
+   their IoU reaches ``continue_iou`` (below ``iou_threshold``): the model copied the id forward through its
    conditioning, so a low IoU (a small, fast object at mask resolution) is motion, not a new object.
 4. Instances still unmatched are compared with the last mask of each *lost* track of the same class (not
    seen in the previous frame, absent for at most ``max_lost`` consecutive frames); a Hungarian match with

@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warm-start", action="store_true", help="warm-start each frame from the previous one")
     p.add_argument("--warm-steps", type=int, default=None,
                    help="denoiser calls of a warm frame (default: diffusion.warm_start_steps)")
+    p.add_argument("--warm-time", type=float, default=None,
+                   help="time a warm frame starts at (default: the checkpoint's diffusion.warm_start_time)")
     p.add_argument("--spacing", default=None, choices=SPACINGS,
                    help="timestep spacing of the sampler (default: the checkpoint's diffusion.spacing)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampling noise (default 0)")
@@ -75,9 +77,14 @@ def with_postprocess(config: Config, min_instance_area: int | None, min_part_are
     return replace(config, diffusion=replace(config.diffusion, **changes)) if changes else config
 
 
-def with_sampler(config: Config, warm_steps: int | None, spacing: str | None) -> Config:
-    """``config`` with the warm-start step count and timestep spacing of the command line (None: keep)."""
+def with_sampler(config: Config, warm_steps: int | None, spacing: str | None,
+                 warm_time: float | None = None) -> Config:
+    """``config`` with the warm start (steps, time) and timestep spacing of the command line (None: keep)."""
     changes: dict[str, Any] = {}
+    if warm_time is not None:
+        if not 0.0 < warm_time <= 1.0:
+            raise ValueError(f"--warm-time must lie in (0, 1], got {warm_time}")
+        changes["warm_start_time"] = warm_time
     if warm_steps is not None:
         if warm_steps < 1:
             raise ValueError(f"--warm-steps must be >= 1, got {warm_steps}")
@@ -126,7 +133,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     device = resolve_device(args.device)
     model, config, meta = load_for_inference(args.checkpoint, device)
     config = with_postprocess(config, args.min_instance_area, args.min_part_area)
-    config = with_sampler(config, args.warm_steps, args.spacing)
+    config = with_sampler(config, args.warm_steps, args.spacing, args.warm_time)
     split = pick_split(args.input, args.split)
     dataset = open_input(args.input, split)
     seqs = args.sequences if args.sequences else eval_sequences(dataset, 0)
@@ -146,6 +153,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     summary: dict[str, Any] = {"checkpoint": str(args.checkpoint), "input": str(args.input), "split": split,
                                "steps": steps, "warm_start": args.warm_start, "seed": args.seed,
                                "warm_steps": config.diffusion.warm_start_steps,
+                               "warm_time": config.diffusion.warm_start_time,
                                "spacing": config.diffusion.spacing, "track": args.track,
                                "continue_iou": args.continue_iou,
                                "min_instance_area": config.diffusion.min_instance_area,
