@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the runtime track table's ids (as vps-run streams them), not the model's own")
     p.add_argument("--iou-threshold", type=float, default=None, help="--track: IoU to match a track")
     p.add_argument("--continue-iou", type=float, default=None,
-                   help="--track: keep a continued model id down to this IoU (id continuation; default off)")
+                   help="--track: keep a continued model id down to this IoU (id continuation; default 0.01)")
+    p.add_argument("--no-continue", action="store_true", help="--track: no id continuation")
     p.add_argument("--min-instance-area", type=int, default=None,
                    help="post-processing: smaller instances lose their id (default: the checkpoint's)")
     p.add_argument("--min-part-area", type=int, default=None,
@@ -102,6 +103,8 @@ def tracker_config(args: argparse.Namespace) -> Any:
 
     changes = {k: v for k, v in (("iou_threshold", args.iou_threshold), ("continue_iou", args.continue_iou))
                if v is not None}
+    if args.no_continue:
+        changes["continue_iou"] = None
     return replace(DEFAULT_TRACKER, **changes)
 
 
