@@ -79,20 +79,20 @@ class StudentLoss(nn.Module):
         self.logs: dict[str, float] = {}
 
     # ---- start samples ----------------------------------------------------------------------------
-    def start(self, prev_bits: Tensor, cond: Tensor,
+    def start(self, prev_mask: Tensor, cond: Tensor,
               generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
-        """``(x_start [B, nb, h, w], warm [B] bool)``: noise, or ``prev_bits`` noised to the warm time.
+        """``(x_start [B, nb, h, w], warm [B] bool)``: noise, or ``prev_mask`` noised to the warm time.
 
         A sample is warm with probability ``student_warm_prob`` when its ``t-1`` conditioning is present.
         """
-        nb = prev_bits.shape[1]
-        noise = torch.randn(prev_bits.shape, generator=generator, device=prev_bits.device,
-                            dtype=prev_bits.dtype)
-        draw = torch.rand(prev_bits.shape[0], generator=generator, device=prev_bits.device)
+        nb = prev_mask.shape[1]
+        noise = torch.randn(prev_mask.shape, generator=generator, device=prev_mask.device,
+                            dtype=prev_mask.dtype)
+        draw = torch.rand(prev_mask.shape[0], generator=generator, device=prev_mask.device)
         has_prev = cond[:, :nb].flatten(1).abs().amax(1) > 0
         warm = (draw < self.warm_prob) & has_prev
         g = self.model.schedule.gamma(self.warm_time)
-        warm_x = prev_bits * g ** 0.5 + noise * (1.0 - g) ** 0.5
+        warm_x = prev_mask * g ** 0.5 + noise * (1.0 - g) ** 0.5
         x = torch.where(warm.view(-1, 1, 1, 1), warm_x, noise)
         return x, warm
 
