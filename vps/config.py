@@ -51,7 +51,8 @@ class DiffusionConfig:
     cond_drop_prob: float = 0.2  # probability to zero each previous-mask conditioning
     sampler: str = "ddim"
     steps: int = 4
-    td: float = 1.0  # time-difference trick
+    td: float = 1.0  # time-difference trick (spacing "td" only)
+    spacing: str = "td"  # timestep spacing of the sampler: td | trailing | leading (vps.model.samplers)
     warm_start_time: float = 0.5  # noise level the warm start begins at
     warm_start_steps: int = 2
     min_instance_area: int = 16  # post-process: smaller instances removed (mask pixels)
@@ -108,6 +109,12 @@ class TrainConfig:
     keep_every: int = 0  # also keep step_0001000.pt-style copies every N steps (0 = only last.pt)
     threads: int = 0  # torch intra-op CPU threads per process (0 = torch's default)
     init_from: str = ""  # start from this checkpoint's EMA weights (e.g. Cityscapes pre-training)
+    # student stage (vps.train.student): "" = diffusion training | e2e | self_align | distill
+    student: str = ""
+    student_warm_prob: float = 0.5  # share of samples (with a t-1 mask) that start warm, not from noise
+    student_steps: int = 1  # distill: the student's denoiser calls
+    teacher_steps: int = 2  # distill: the teacher's denoiser calls (progressive: 2 x student_steps)
+    teacher: str = ""  # distill: teacher checkpoint (default: init_from)
 
 
 @dataclass

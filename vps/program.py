@@ -70,6 +70,9 @@ class SamplerPlan:
     warm_start_time: float
     cold: StepPlan
     warm: StepPlan
+    # timestep spacing the plans were built with (vps.model.samplers.SPACINGS); manifests written before
+    # the option existed used the td trick
+    spacing: str = "td"
 
     def __post_init__(self) -> None:
         if self.cold.start_gamma is not None:

@@ -27,3 +27,19 @@ def test_frame_program_of_the_tiny_preset() -> None:
     assert program.with_postprocess(min_part_area=0).min_part_area == 0
     with pytest.raises(ValueError, match="mask stride"):
         frame_program(config, KITTI_STEP, BitLayout(), input_size=(97, 320))
+
+
+def test_spacing_reaches_the_manifest_and_old_manifests_mean_td() -> None:
+    from dataclasses import replace
+
+    from vps.config import from_dict, to_plain
+    from vps.program import SamplerPlan
+
+    config = load_config("configs/tiny.yaml")
+    config = replace(config, diffusion=replace(config.diffusion, spacing="trailing"))
+    plan = frame_program(config, KITTI_STEP, BitLayout(), steps=2).sampler
+    assert plan.spacing == "trailing" and plan.cold.times == ((1.0, 0.5), (0.5, 0.0))
+    stored = to_plain(plan)
+    assert from_dict(SamplerPlan, stored, "sampler") == plan
+    del stored["spacing"]  # a manifest written before the option existed
+    assert from_dict(SamplerPlan, stored, "sampler").spacing == "td"

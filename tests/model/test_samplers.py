@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
 
+from vps.config import DiffusionConfig
 from vps.model.diffusion import CosineSchedule, add_noise, make_schedule
-from vps.model.samplers import DDIMSampler, DDPMSampler, make_sampler
+from vps.model.samplers import (
+    MAX_STEPS,
+    SPACINGS,
+    DDIMSampler,
+    DDPMSampler,
+    make_sampler,
+    sampler_plan,
+    time_grid,
+)
 
 
 def test_cosine_schedule_endpoints_and_monotone() -> None:
@@ -121,3 +131,53 @@ def test_plans_are_the_samplers_own_steps() -> None:
         sampler_plan(replace(d, sampler="ddpm"), steps=2)
     with pytest.raises(ValueError, match=">= 1"):
         sampler_plan(d, steps=0)
+
+
+def _approx(pairs: list[tuple[float, float]]) -> object:
+    """``pytest.approx`` of a list of time pairs (flattened: approx does not nest tuples in lists)."""
+    return _Flat(pairs)
+
+
+class _Flat:
+    def __init__(self, pairs: list[tuple[float, float]]) -> None:
+        self.flat = pytest.approx([v for p in pairs for v in p])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, list) and [v for p in other for v in p] == self.flat
+
+
+@pytest.mark.parametrize("start", [1.0, 0.5])
+def test_trailing_spacing_starts_at_the_start_time_with_plain_ddim_moves(start: float) -> None:
+    steps = time_grid(4, start, "trailing", td=1.0)  # td is ignored by trailing spacing
+    assert steps == _approx([(start, 0.75 * start), (0.75 * start, 0.5 * start),
+                                   (0.5 * start, 0.25 * start), (0.25 * start, 0.0)])
+    assert time_grid(4, start, "td", td=0.0) == _approx(steps)  # td = 0 is trailing
+
+
+@pytest.mark.parametrize("start", [1.0, 0.5])
+def test_td_spacing_moves_one_step_further(start: float) -> None:
+    steps = time_grid(4, start, "td", td=1.0)
+    assert steps == _approx([(start, 0.5 * start), (0.75 * start, 0.25 * start),
+                                   (0.5 * start, 0.0), (0.25 * start, 0.0)])
+
+
+@pytest.mark.parametrize("start", [1.0, 0.5])
+def test_leading_spacing_never_reaches_the_start_time(start: float) -> None:
+    eps = start / MAX_STEPS
+    assert time_grid(1, start, "leading") == _approx([(eps, 0.0)])  # 1 step: told "almost clean"
+    steps = time_grid(4, start, "leading")
+    nows = [0.75 * start + eps, 0.5 * start + eps, 0.25 * start + eps, eps]
+    assert steps == _approx(list(zip(nows, [*nows[1:], 0.0], strict=True)))
+
+
+def test_one_step_td_and_trailing_coincide_and_spacing_reaches_the_plan() -> None:
+    assert time_grid(1, 1.0, "td", td=1.0) == time_grid(1, 1.0, "trailing") == [(1.0, 0.0)]
+    with pytest.raises(ValueError, match="spacing"):
+        time_grid(2, 1.0, "linspace")
+    with pytest.raises(ValueError, match="spacing"):
+        DDIMSampler(CosineSchedule(), spacing="nope")
+    for spacing in SPACINGS:
+        plan = sampler_plan(replace(DiffusionConfig(), spacing=spacing), steps=2, warm_steps=2)
+        assert plan.spacing == spacing
+        assert plan.cold.times == tuple(time_grid(2, 1.0, spacing, td=1.0))
+        assert plan.warm.times == tuple(time_grid(2, 0.5, spacing, td=1.0))

@@ -90,8 +90,14 @@ def _stream(seed: int, frames: int, config: TrackerConfig):
         native.set_mode(None)
 
 
-@pytest.mark.parametrize(("seed", "config"), [(0, TrackerConfig(iou_threshold=0.1)), (1, TrackerConfig()),
-                                              (2, TrackerConfig(iou_threshold=0.3, max_lost=0, min_area=1))])
+# the native table runs the rules without id continuation (issue 13's rule runs in the Python table)
+NO_CONT = {"continue_iou": None}
+
+
+@pytest.mark.parametrize(("seed", "config"), [(0, TrackerConfig(iou_threshold=0.1, **NO_CONT)),
+                                              (1, TrackerConfig(**NO_CONT)),
+                                              (2, TrackerConfig(iou_threshold=0.3, max_lost=0, min_area=1,
+                                                                **NO_CONT))])
 def test_thousand_frames_same_ids(vn, seed, config):
     things = np.asarray(KITTI_STEP.thing_ids, np.int32)
     nat = vn.Tracker(config.iou_threshold, config.max_lost, config.min_area, things, 1000)
@@ -112,13 +118,13 @@ def test_thousand_frames_same_ids(vn, seed, config):
 
 def test_track_table_dispatch(vn):
     """TrackTable.update on the native side (VPS_NATIVE=on) equals the Python side, and mirrors the state."""
-    clip_frames = [pan for _, pan, _, _ in _stream(3, 120, TrackerConfig(iou_threshold=0.1))]
+    clip_frames = [pan for _, pan, _, _ in _stream(3, 120, TrackerConfig(iou_threshold=0.1, **NO_CONT))]
     results = {}
     for mode in ("off", "on"):
         native.set_mode(mode)
         try:
             state = TrackerState()
-            table = TrackTable(KITTI_STEP, TrackerConfig(iou_threshold=0.1), state=state)
+            table = TrackTable(KITTI_STEP, TrackerConfig(iou_threshold=0.1, continue_iou=None), state=state)
             out = []
             for f, pan in enumerate(clip_frames):
                 if f == 60:
@@ -152,7 +158,7 @@ def test_tracker_refusals(vn):
 
 def test_a_sequence_stays_on_its_side(vn):
     """Switching the mode mid-sequence takes effect at the next reset; the table is never split."""
-    config = TrackerConfig(iou_threshold=0.1)
+    config = TrackerConfig(iou_threshold=0.1, continue_iou=None)
     frames = [pan for _, pan, _, _ in _stream(4, 40, config)]
     ref_table, table = TrackTable(KITTI_STEP, config), TrackTable(KITTI_STEP, config)
     native.set_mode("off")
@@ -176,7 +182,7 @@ def test_a_sequence_stays_on_its_side(vn):
 
 
 def test_a_native_sequence_refuses_what_it_cannot_take(vn):
-    table = TrackTable(KITTI_STEP)
+    table = TrackTable(KITTI_STEP, TrackerConfig(continue_iou=None))
     native.set_mode("on")
     try:
         table.update(np.zeros((4, 4), np.int32))
@@ -193,7 +199,7 @@ def test_a_native_sequence_refuses_what_it_cannot_take(vn):
 def test_adversarial_maps_same_ids(vn):
     """Empty, one-pixel, void-everywhere, 255-instance and byte-edge maps: same ids as the Python table."""
     things = np.asarray(KITTI_STEP.thing_ids, np.int32)
-    config = TrackerConfig(iou_threshold=0.1, min_area=1)
+    config = TrackerConfig(iou_threshold=0.1, min_area=1, continue_iou=None)
     nat = vn.Tracker(config.iou_threshold, config.max_lost, config.min_area, things, 1000)
     table = TrackTable(KITTI_STEP, config)
     native.set_mode("off")
@@ -210,3 +216,10 @@ def test_adversarial_maps_same_ids(vn):
                 assert tuple(Track(*t) for t in nat.tracks(True)) == ref.lost
     finally:
         native.set_mode(None)
+
+
+def test_id_continuation_runs_in_the_python_table(vn: object) -> None:
+    table = TrackTable(KITTI_STEP, TrackerConfig(iou_threshold=0.1))  # continue_iou on by default
+    pan = np.zeros((8, 8), np.int32)
+    pan[2:5, 2:5] = 13_007
+    assert native.track_update(table, pan) is None and table.update(pan).tracks[0].id == 1

@@ -130,3 +130,23 @@ def test_one_to_one_assignment_with_low_threshold() -> None:
     car = _id_at(table.update(_pan([(CAR, 1, (2, 2, 6, 12))])), 3, 3)
     out = table.update(_pan([(CAR, 1, (2, 2, 6, 5)), (CAR, 2, (2, 7, 6, 7))]))
     assert _id_at(out, 3, 8) == car and _id_at(out, 3, 3) not in (0, car)  # larger half has the higher IoU
+
+
+@pytest.mark.parametrize("continue_iou, kept", [(None, False), (0.0, True), (0.05, True), (0.2, False)])
+def test_id_continuation_keeps_a_low_iou_track_whose_model_id_continues(continue_iou: float | None,
+                                                                       kept: bool) -> None:
+    config = TrackerConfig(iou_threshold=0.5, continue_iou=continue_iou)
+    table = TrackTable(KITTI_STEP, config)
+    a = table.update(_pan([(CAR, 3, (2, 2, 6, 6))]))
+    b = table.update(_pan([(CAR, 3, (2, 7, 6, 6))]))  # moved 5 px: IoU 6/66 ~ 0.09, same model id
+    assert (_id_at(b, 3, 10) == _id_at(a, 3, 3)) is kept
+
+
+def test_id_continuation_never_takes_a_track_another_instance_matched() -> None:
+    table = TrackTable(KITTI_STEP, TrackerConfig(iou_threshold=0.5, continue_iou=0.0))
+    a = table.update(_pan([(CAR, 3, (2, 2, 6, 6))]))
+    b = table.update(_pan([(CAR, 8, (2, 2, 6, 6)), (CAR, 3, (14, 22, 6, 6))]))  # id 8 took the mask
+    assert _id_at(b, 3, 3) == _id_at(a, 3, 3)
+    assert _id_at(b, 15, 23) not in (0, _id_at(a, 3, 3))
+    with pytest.raises(ValueError, match="continue_iou"):
+        TrackerConfig(iou_threshold=0.1, continue_iou=0.3)

@@ -109,3 +109,19 @@ def test_report_writes_table_json_and_plot(setup: tuple[Path, Path], tmp_path: P
     table = (tmp_path / "stq_vs_steps.md").read_text().splitlines()
     assert table[0].startswith("| steps | STQ") and len(table) == 4
     assert (tmp_path / "stq_vs_steps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_predict_options_reach_the_config_and_the_tracker() -> None:
+    from vps.config import Config
+    from vps.train.predict import build_parser, tracker_config, with_sampler
+
+    cfg = with_sampler(Config(), 1, "trailing", 0.3)
+    assert (cfg.diffusion.warm_start_steps, cfg.diffusion.spacing, cfg.diffusion.warm_start_time) == \
+        (1, "trailing", 0.3)
+    args = build_parser().parse_args(["--checkpoint", "c", "--input", "i", "--out", "o"])
+    assert tracker_config(args) is None
+    args = build_parser().parse_args(["--checkpoint", "c", "--input", "i", "--out", "o", "--track"])
+    assert tracker_config(args).continue_iou == 0.01
+    args = build_parser().parse_args(["--checkpoint", "c", "--input", "i", "--out", "o", "--track",
+                                      "--no-continue"])
+    assert tracker_config(args).continue_iou is None

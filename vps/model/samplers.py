@@ -8,10 +8,21 @@ Usage::
         x0 = expected_bits(model.denoise_step(x, ctx, gamma(t_now)), scale)
         x = sampler.step(x0, t_now, t_next, x)
 
-Times run from ``start_time`` (1.0 = pure noise; < 1 for a warm start from a noised previous mask) down to
-0 in ``n`` equal steps. The *time-difference* trick of Pix2Seq / Bit Diffusion (``td``, in units of one
-step) evaluates the model at ``t_now`` but moves the sample to ``t_next - td * step`` (clipped at 0): the
-denoiser sees inputs slightly noisier than it assumes, which helps at few steps; ``td = 0`` is plain DDIM.
+Times run from ``start_time`` ``s`` (1.0 = pure noise; < 1 for a warm start from a noised previous mask) down
+to 0 in ``n`` equal steps. Where on that grid the model is evaluated is the *spacing* (``SPACINGS``):
+
+* ``td`` (default, what every checkpoint so far was tuned with): the *time-difference* trick of Pix2Seq /
+  Bit Diffusion (``td``, in units of one step) evaluates the model at ``t_now = s (1 - i/n)`` but moves the
+  sample to ``t_next - td * s/n`` (clipped at 0): the denoiser sees inputs slightly noisier than it assumes,
+  which helps at few steps; ``td = 0`` is plain DDIM with trailing spacing.
+* ``trailing`` (Lin et al. 2024; diffusers ``timestep_spacing="trailing"``): ``t_now = s (1 - i/n)``,
+  ``t_next = s (1 - (i+1)/n)``, plain DDIM moves; the first call is always at the start time, so one step
+  from noise is the model's x0 prediction at ``t = 1`` (``td`` is ignored).
+* ``leading`` (diffusers' old default, ``T = MAX_STEPS`` discrete times): ``t_now = s ((n-1-i)/n + 1/T)``:
+  the grid never reaches the start time, so the first call is told the sample is far cleaner than it is
+  (at one step: ``t = s/T``). Kept to measure the gap that Garcia et al. (2024, E2E-FT) traced to it.
+
+At one step ``td`` and ``trailing`` coincide (one call at ``s``, its prediction is the result).
 Step coefficients are computed on the host from Python floats (no device sync); ``step`` also accepts
 ``t_now`` / ``t_next`` tensors so an exported graph can take time as an input.
 """
@@ -35,26 +46,45 @@ def _sqrt(x: float | Tensor) -> float | Tensor:
     return x.clamp(min=0).sqrt() if isinstance(x, Tensor) else math.sqrt(max(x, 0.0))
 
 
-class Sampler(ABC):
-    """Base: time grid with the td trick; subclasses implement :meth:`step`."""
+SPACINGS = ("td", "trailing", "leading")
 
-    def __init__(self, schedule: CosineSchedule, td: float = 0.0) -> None:
+
+def time_grid(n: int, start_time: float = 1.0, spacing: str = "td",
+              td: float = 0.0) -> list[tuple[float, float]]:
+    """``n`` pairs ``(t_now, t_next)`` from ``start_time`` down to 0 under ``spacing`` (module docstring)."""
+    if not isinstance(n, int) or not 1 <= n <= MAX_STEPS:
+        raise ValueError(f"number of sampling steps must be an int in 1..{MAX_STEPS}, got {n!r}")
+    if not 0.0 < start_time <= 1.0:
+        raise ValueError(f"start_time must lie in (0, 1], got {start_time}")
+    s = float(start_time)
+    if spacing == "td":
+        return [(s * (1 - i / n), max(s * (1 - (i + 1 + td) / n), 0.0)) for i in range(n)]
+    if spacing == "trailing":
+        return [(s * (1 - i / n), max(s * (1 - (i + 1) / n), 0.0)) for i in range(n)]
+    if spacing == "leading":
+        now = [s * ((n - 1 - i) / n + 1.0 / MAX_STEPS) for i in range(n)]
+        return [(t, now[i + 1] if i + 1 < n else 0.0) for i, t in enumerate(now)]
+    raise ValueError(f"unknown timestep spacing {spacing!r}; known: {SPACINGS}")
+
+
+class Sampler(ABC):
+    """Base: the time grid (:func:`time_grid`, one of ``SPACINGS``); subclasses implement :meth:`step`."""
+
+    def __init__(self, schedule: CosineSchedule, td: float = 0.0, spacing: str = "td") -> None:
         if td < 0:
             raise ValueError(f"td must be >= 0, got {td}")
+        if spacing not in SPACINGS:
+            raise ValueError(f"unknown timestep spacing {spacing!r}; known: {SPACINGS}")
         self.schedule = schedule
         self.td = float(td)
+        self.spacing = spacing
         self.timesteps: list[tuple[float, float]] = []
         self.start_time = 1.0
 
     def set_timesteps(self, n: int, start_time: float = 1.0) -> list[tuple[float, float]]:
         """Set (and return) ``n`` pairs ``(t_now, t_next)`` from ``start_time`` down to 0."""
-        if not isinstance(n, int) or not 1 <= n <= MAX_STEPS:
-            raise ValueError(f"number of sampling steps must be an int in 1..{MAX_STEPS}, got {n!r}")
-        if not 0.0 < start_time <= 1.0:
-            raise ValueError(f"start_time must lie in (0, 1], got {start_time}")
-        s = float(start_time)
-        self.start_time = s
-        self.timesteps = [(s * (1 - i / n), max(s * (1 - (i + 1 + self.td) / n), 0.0)) for i in range(n)]
+        self.timesteps = time_grid(n, start_time, self.spacing, self.td)
+        self.start_time = float(start_time)
         return self.timesteps
 
     def gamma(self, t: float | Tensor) -> float | Tensor:
@@ -131,11 +161,11 @@ class DDPMSampler(Sampler):
 SAMPLERS: dict[str, type[Sampler]] = {"ddim": DDIMSampler, "ddpm": DDPMSampler}
 
 
-def make_sampler(name: str, schedule: CosineSchedule, td: float = 0.0) -> Sampler:
-    """Sampler by config name (``DiffusionConfig.sampler``)."""
+def make_sampler(name: str, schedule: CosineSchedule, td: float = 0.0, spacing: str = "td") -> Sampler:
+    """Sampler by config name (``DiffusionConfig.sampler``, ``DiffusionConfig.spacing``)."""
     if name not in SAMPLERS:
         raise ValueError(f"unknown sampler {name!r}; known: {sorted(SAMPLERS)}")
-    return SAMPLERS[name](schedule, td=td)
+    return SAMPLERS[name](schedule, td=td, spacing=spacing)
 
 
 def sampler_plan(diffusion: DiffusionConfig, steps: int, warm_steps: int | None = None,
@@ -153,7 +183,8 @@ def sampler_plan(diffusion: DiffusionConfig, steps: int, warm_steps: int | None 
         raise ValueError(f"steps ({steps}) and warm-start steps ({warm_steps}) must be >= 1")
     if not 0.0 < warm_time <= 1.0:
         raise ValueError(f"warm-start time must lie in (0, 1], got {warm_time}")
-    sampler = DDIMSampler(make_schedule(diffusion.schedule), td=diffusion.td)
+    sampler = DDIMSampler(make_schedule(diffusion.schedule), td=diffusion.td, spacing=diffusion.spacing)
     return SamplerPlan(sampler="ddim", schedule=diffusion.schedule, td=float(diffusion.td),
+                       spacing=diffusion.spacing,
                        warm_start_time=float(warm_time), cold=sampler.plan(steps, 1.0),
                        warm=sampler.plan(warm_steps, warm_time, warm=True))

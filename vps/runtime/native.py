@@ -157,6 +157,8 @@ def track_update(table: Any, panoptic: Any) -> Any:
     owner = _sequence_owner(table)
     if st.frame_index > 0 and owner is None:
         return None  # this sequence started on the Python side: it stays there until the next reset
+    if owner is None and getattr(table.config, "continue_iou", None) is not None:
+        return None  # id continuation (issue 13) is not in the native table yet: the Python table runs it
     mod = module() if owner is None else _module  # a native sequence stays native, whatever the mode now
     pan = _as_int32(np.asarray(panoptic), 2) if mod is not None else None
     if pan is None or pan.size == 0:

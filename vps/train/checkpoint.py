@@ -87,10 +87,14 @@ def restore_rng(state: dict[str, Any], generators: dict[str, torch.Generator] | 
 
 
 def check_compatible(ckpt: Checkpoint, config: Config, path: str | Path) -> None:
-    """Refuse to resume into a different architecture or bit layout (names the checkpoint file)."""
+    """Refuse to resume into a different architecture or bit layout (names the checkpoint file).
+
+    A key the checkpoint lacks (written before the field existed) counts as the field's default.
+    """
     for section in ("model", "diffusion"):
-        stored = ckpt.config.get(section, {})
         current = asdict(getattr(config, section))
+        defaults = asdict(type(getattr(config, section))())
+        stored = {**{k: defaults[k] for k in current}, **ckpt.config.get(section, {})}
         diff = sorted(k for k in set(stored) | set(current)
                       if _norm(stored.get(k)) != _norm(current.get(k)))
         if diff:

@@ -22,15 +22,17 @@ from vps.data.meta import DatasetMeta
 
 
 def make_engine(model: nn.Module, config: Config, meta: DatasetMeta, steps: int, warm_start: bool,
-                seed: int = 0) -> Any:
+                seed: int = 0, tracker: Any = None) -> Any:
     """The runtime's frame engine on ``model`` (torch backend): ``steps`` cold steps, the config's warm
-    start and post-processing, the model's own ids (no track table), RGB frames."""
+    start and post-processing, RGB frames; the model's own ids, or with ``tracker`` (a
+    :class:`vps.runtime.tracker.TrackerConfig`) the track table's ids, as ``vps-run`` streams them."""
     from vps.model.program import frame_program
     from vps.runtime.backends.torch import TorchBackend
     from vps.runtime.segmenter import Segmenter
 
     program = frame_program(config, meta, model.layout, steps)
-    return Segmenter(program, TorchBackend(model), seed=seed, warm_start=warm_start, track=False, rgb=True)
+    return Segmenter(program, TorchBackend(model), tracker=tracker, seed=seed, warm_start=warm_start,
+                     track=tracker is not None, rgb=True)
 
 
 def iter_sequence_frames(
@@ -57,7 +59,7 @@ def iter_sequence_frames(
 def evaluate_video(
     model: nn.Module, config: Config, dataset: Any, meta: DatasetMeta, steps: int, warm_start: bool,
     sequences: list[str], max_frames: int = 0, progress: bool = False, seed: int = 0,
-    on_frame: Callable[[str, int, np.ndarray], None] | None = None,
+    on_frame: Callable[[str, int, np.ndarray], None] | None = None, tracker: Any = None,
 ) -> dict[str, float]:
     """STQ/AQ/SQ (and frames per second) of ``model`` on ``sequences`` of ``dataset``.
 
@@ -68,7 +70,7 @@ def evaluate_video(
 
     acc = STQAccumulator(meta)
     was_training = model.training
-    engine = make_engine(model, config, meta, steps, warm_start, seed)
+    engine = make_engine(model, config, meta, steps, warm_start, seed, tracker)
     current, n, t0 = None, 0, time.perf_counter()
     frames = iter_sequence_frames(dataset, sequences, max_frames)
     cuda = torch.cuda.is_available() and torch.cuda.is_initialized()

@@ -28,6 +28,7 @@ from vps.data.codecs import atomic_write_bytes, write_kitti_panoptic
 from vps.data.kitti_step import KittiStep, available_splits
 from vps.errors import DataError
 from vps.model.checkpoint import load_for_inference
+from vps.model.samplers import SPACINGS
 from vps.train.dist import resolve_device
 from vps.train.evaluate import eval_sequences, evaluate_video
 
@@ -41,7 +42,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default=None, help="split folder (default: the only one, else 'val')")
     p.add_argument("--steps", type=int, default=None, help="sampling steps (default: diffusion.steps)")
     p.add_argument("--warm-start", action="store_true", help="warm-start each frame from the previous one")
+    p.add_argument("--warm-steps", type=int, default=None,
+                   help="denoiser calls of a warm frame (default: diffusion.warm_start_steps)")
+    p.add_argument("--warm-time", type=float, default=None,
+                   help="time a warm frame starts at (default: the checkpoint's diffusion.warm_start_time)")
+    p.add_argument("--spacing", default=None, choices=SPACINGS,
+                   help="timestep spacing of the sampler (default: the checkpoint's diffusion.spacing)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampling noise (default 0)")
+    p.add_argument("--track", action="store_true",
+                   help="write the runtime track table's ids (as vps-run streams them), not the model's own")
+    p.add_argument("--iou-threshold", type=float, default=None, help="--track: IoU to match a track")
+    p.add_argument("--continue-iou", type=float, default=None,
+                   help="--track: keep a continued model id down to this IoU (id continuation; default 0.01)")
+    p.add_argument("--no-continue", action="store_true", help="--track: no id continuation")
     p.add_argument("--min-instance-area", type=int, default=None,
                    help="post-processing: smaller instances lose their id (default: the checkpoint's)")
     p.add_argument("--min-part-area", type=int, default=None,
@@ -63,6 +76,36 @@ def with_postprocess(config: Config, min_instance_area: int | None, min_part_are
     if any(v < 0 for v in changes.values()):
         raise ValueError(f"--min-instance-area / --min-part-area must be >= 0, got {changes}")
     return replace(config, diffusion=replace(config.diffusion, **changes)) if changes else config
+
+
+def with_sampler(config: Config, warm_steps: int | None, spacing: str | None,
+                 warm_time: float | None = None) -> Config:
+    """``config`` with the warm start (steps, time) and timestep spacing of the command line (None: keep)."""
+    changes: dict[str, Any] = {}
+    if warm_time is not None:
+        if not 0.0 < warm_time <= 1.0:
+            raise ValueError(f"--warm-time must lie in (0, 1], got {warm_time}")
+        changes["warm_start_time"] = warm_time
+    if warm_steps is not None:
+        if warm_steps < 1:
+            raise ValueError(f"--warm-steps must be >= 1, got {warm_steps}")
+        changes["warm_start_steps"] = warm_steps
+    if spacing is not None:
+        changes["spacing"] = spacing
+    return replace(config, diffusion=replace(config.diffusion, **changes)) if changes else config
+
+
+def tracker_config(args: argparse.Namespace) -> Any:
+    """The runtime's tracker (its default, with the command line's changes) with ``--track``, else None."""
+    if not args.track:
+        return None
+    from vps.runtime.segmenter import DEFAULT_TRACKER
+
+    changes = {k: v for k, v in (("iou_threshold", args.iou_threshold), ("continue_iou", args.continue_iou))
+               if v is not None}
+    if args.no_continue:
+        changes["continue_iou"] = None
+    return replace(DEFAULT_TRACKER, **changes)
 
 
 def pick_split(root: Path, split: str | None) -> str:
@@ -95,6 +138,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     device = resolve_device(args.device)
     model, config, meta = load_for_inference(args.checkpoint, device)
     config = with_postprocess(config, args.min_instance_area, args.min_part_area)
+    config = with_sampler(config, args.warm_steps, args.spacing, args.warm_time)
     split = pick_split(args.input, args.split)
     dataset = open_input(args.input, split)
     seqs = args.sequences if args.sequences else eval_sequences(dataset, 0)
@@ -108,10 +152,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         write_kitti_panoptic(out_dir / seq / f"{frame:06d}.png", pred, meta.label_divisor)
 
     res = evaluate_video(model, config, dataset, meta, steps, args.warm_start, seqs, args.max_frames,
-                         progress=not args.no_progress, seed=args.seed, on_frame=write)
+                         progress=not args.no_progress, seed=args.seed, on_frame=write,
+                         tracker=tracker_config(args))
     has_gt = dataset.label_dir is not None
     summary: dict[str, Any] = {"checkpoint": str(args.checkpoint), "input": str(args.input), "split": split,
                                "steps": steps, "warm_start": args.warm_start, "seed": args.seed,
+                               "warm_steps": config.diffusion.warm_start_steps,
+                               "warm_time": config.diffusion.warm_start_time,
+                               "spacing": config.diffusion.spacing, "track": args.track,
+                               "continue_iou": args.continue_iou,
                                "min_instance_area": config.diffusion.min_instance_area,
                                "min_part_area": config.diffusion.min_part_area,
                                "frames": res["frames"], "fps": res["fps"]}

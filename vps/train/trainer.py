@@ -43,6 +43,7 @@ from vps.train.ema import EMA
 from vps.train.evaluate import eval_sequences, evaluate_video
 from vps.train.runlog import CsvLog, TensorBoard
 from vps.train.schedule import lr_at, set_lr
+from vps.train.student import StudentLoss, check_student_config, load_teacher
 
 AMP_DTYPES: dict[str, torch.dtype | None] = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -103,6 +104,7 @@ class Trainer:
         if order not in ("random", "spatial"):
             raise ValueError(f"data.track_id_order must be random or spatial, got {order!r}")
         tdata.dataset_meta(config)  # unknown data.dataset: fail before any work
+        check_student_config(config)  # unknown train.student: fail before any work
         self.amp_dtype = AMP_DTYPES[tc.precision] if self.device.type == "cuda" else None
         self.stop = min(tc.max_steps, opts.stop_step) if opts.stop_step is not None else tc.max_steps
         self.step, self.elapsed = 0, 0.0
@@ -136,7 +138,7 @@ class Trainer:
         elif cfg.train.init_from:
             self._init_from(Path(cfg.train.init_from))
         self._setup_data()
-        wrapped = LossModule(self.model)
+        wrapped = self._loss_module()
         if info.distributed:
             ids = [self.device.index] if self.device.type == "cuda" else None
             wrapped = DistributedDataParallel(wrapped, device_ids=ids)  # type: ignore[assignment]
@@ -146,6 +148,19 @@ class Trainer:
             (self.out / "config.yaml").write_text(yaml.safe_dump(_plain(cfg.to_dict()), sort_keys=False))
             self.csv = CsvLog(self.out / "log.csv", resume_step=self.step if ckpt is not None else None)
             self.tb = TensorBoard(self.out / "tb")
+
+    def _loss_module(self) -> nn.Module:
+        """The diffusion loss, or the student stage's (``train.student``, :mod:`vps.train.student`)."""
+        cfg = self.config
+        if not cfg.train.student:
+            return LossModule(self.model)
+        def load_ema(model: nn.Module, path: Path) -> None:
+            ckpt = load_checkpoint(path)
+            check_compatible(ckpt, cfg, path)
+            load_state_strict(model, ckpt.ema_weights, path, "teacher EMA weights")
+
+        teacher = load_teacher(cfg, self.model, load_ema) if cfg.train.student == "distill" else None
+        return StudentLoss(self.model, cfg, teacher)
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
         """AdamW; no weight decay on biases and norm weights (1-D tensors)."""
