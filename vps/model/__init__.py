@@ -1,7 +1,11 @@
-"""Pix2Seq-D model: analog bits, ResNet+transformer encoder, TransUNet denoiser, samplers, video inference.
+"""Pix2Seq-D model: ResNet+transformer encoder, TransUNet denoiser, diffusion, samplers, checkpoints.
 
 Public entry points: :class:`Pix2SeqD` (``from_config``, ``encode``, ``denoise``, ``training_loss``),
-:class:`DDIMSampler`, :func:`sample`, :class:`VideoPredictor`, :func:`load_torchvision_weights`.
+:class:`vps.model.samplers.DDIMSampler` (``plan``: the runtime's step plans), :mod:`vps.model.checkpoint`
+(reading checkpoints, building the network), :func:`vps.model.program.frame_program` (what the runtime's
+frame engine runs for a model), :mod:`vps.model.fused` (the exported denoiser graphs' head),
+:func:`load_torchvision_weights`. Video inference runs in the runtime's frame engine
+(:class:`vps.runtime.Segmenter` with the torch backend).
 """
 
 from vps.model.backbone import load_torchvision_weights
