@@ -63,7 +63,8 @@ OWN_OPTIONS = ("warm_start", "min_instance_area", "min_part_area", "rgb", "sync_
 # (seed 777, 188x621, 2 steps, warm start, parts split): streamed STQ 0.5003 at 0.1, 0.4974 at 0.2, 0.4895
 # at 0.3, 0.4688 at 0.5, against 0.4960 for the offline vps-predict run (which keeps the model's own ids).
 # (That measurement predates id continuation, TrackerConfig.continue_iou = 0.01 by default since issue 13:
-# on 16 fresh clips of seeds 4040 / 5151, 2 steps, warm start, streamed STQ 0.5007 -> 0.5061 / 0.5211 -> 0.5331.)
+# on 16 fresh clips of seeds 4040 / 5151, 2 steps, warm start, streamed STQ 0.5007 -> 0.5061 and
+# 0.5211 -> 0.5331.)
 DEFAULT_TRACKER = TrackerConfig(iou_threshold=0.1)
 
 
