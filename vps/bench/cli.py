@@ -225,7 +225,7 @@ def add_floors(summaries: list[dict[str, Any]], variants: list[DeployedPipeline]
         if pipe.info.device != "cpu" or pipe.info.backend != "onnxruntime":
             continue  # the measured peak is ONNX Runtime's on the CPU
         try:
-            stages = stage_flops(pipe.info.artifacts, pipe.segmenter_manifest)
+            stages = stage_flops(pipe.info.artifacts, load_manifest(pipe.info.artifacts, verify=False))
         except (FileNotFoundError, ValueError) as e:
             notes.append(f"no compute floor for {pipe.info.label}: {e}")
             continue

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from vps.program import FrameProgram
-from vps.runtime.manifest import Manifest, load_manifest
+from vps.runtime.manifest import load_manifest
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,6 @@ class DeployedPipeline:
     def __init__(self, segmenter: Any, info: DeployedInfo) -> None:
         self.segmenter = segmenter
         self.info = info
-        self.segmenter_manifest: Manifest | None = None  # the export's manifest (None: the baseline)
         self.last_timings: dict[str, float] = {}
 
     @classmethod
@@ -91,9 +90,7 @@ class DeployedPipeline:
                             precision=graph_precision,
                             **_plan_info(seg.program, warm_start), sync_timing=sync_timing,
                             cuda_graph=bool(getattr(seg.backend, "cuda_graph", False)), reexported=reexported)
-        pipe = cls(seg, info)
-        pipe.segmenter_manifest = manifest
-        return pipe
+        return cls(seg, info)
 
     @classmethod
     def naive_baseline(cls, checkpoint: str | Path, device: str = "cpu", steps: int = 100,

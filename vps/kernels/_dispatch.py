@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import numpy as np
+
+from vps.arrays import is_torch
 
 FLOAT_DTYPES_TORCH = ("float32", "float16", "bfloat16")
 FLOAT_DTYPES_NUMPY = (np.float16, np.float32, np.float64)
@@ -53,12 +54,6 @@ def interpreting() -> bool:
 
         return bool(triton.knobs.runtime.interpret)
     return os.environ.get("TRITON_INTERPRET", "0").strip().lower() in ("1", "true", "on")
-
-
-def is_torch(x: Any) -> bool:
-    """True for a torch tensor; never imports torch (if torch is not loaded, ``x`` cannot be a tensor)."""
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(x, torch.Tensor)
 
 
 def use_triton(x: Any) -> bool:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from vps.kernels._dispatch import is_torch
+from vps.arrays import as_int64, is_torch, like, namespace
 
 CLASS_LOGITS = 256  # logits per group: class group = channels 0..255, instance group = 256..511
 GROUP_BITS = 8  # analog bits per group (LSB first)
@@ -59,7 +59,7 @@ def expected_bits_reference(logits: Any, scale: float = 0.1) -> Any:
     p = _group_softmax(logits)  # [B, 2, 256, h, w]
     # Values with bit k set: view 256 as [2**(7-k), 2, 2**k] and take index 1 of the middle axis.
     planes = [p.reshape(B, 2, 2 ** (7 - k), 2, 2**k, h, w)[:, :, :, 1].sum(axis=(2, 3)) for k in range(8)]
-    xp = _namespace(logits)
+    xp = namespace(logits)
     e = xp.stack(planes, 2)  # [B, 2, 8, h, w]
     return ((2 * e - 1) * scale).reshape(B, 2 * GROUP_BITS, h, w)
 
@@ -76,13 +76,13 @@ def decode_panoptic_reference(x: Any, out_size: tuple[int, int] | None = None,
     if C == 2 * CLASS_LOGITS:
         values = x.reshape(B, 2, CLASS_LOGITS, h, w).argmax(2)  # int64 [B, 2, h, w]
     else:
-        on = _as_int64(x.reshape(B, 2, GROUP_BITS, h, w) > 0)
-        weights = _like(x, (1 << np.arange(GROUP_BITS, dtype=np.int64)).reshape(1, 1, GROUP_BITS, 1, 1))
+        on = as_int64(x.reshape(B, 2, GROUP_BITS, h, w) > 0)
+        weights = like(x, (1 << np.arange(GROUP_BITS, dtype=np.int64)).reshape(1, 1, GROUP_BITS, 1, 1))
         values = (on * weights).sum(2)  # [B, 2, h, w]
     pan = values[:, 0] * label_divisor + values[:, 1]  # int64 [B, h, w]
     if out_size is not None and tuple(out_size) != (h, w):
-        rows = _like(x, nearest_source_index(h, out_size[0]))
-        cols = _like(x, nearest_source_index(w, out_size[1]))
+        rows = like(x, nearest_source_index(h, out_size[0]))
+        cols = like(x, nearest_source_index(w, out_size[1]))
         pan = pan[:, rows][:, :, cols]
     return pan.int() if is_torch(pan) else pan.astype(np.int32)
 
@@ -94,35 +94,13 @@ def pair_histogram_reference(a_ids: Any, b_ids: Any, num_a: int, num_b: int, ign
     Pixels whose a-id equals ``ignore_a`` or b-id equals ``ignore_b`` are not counted; neither are pixels
     with an id outside ``[0, num_a) x [0, num_b)`` (the public function rejects those before counting).
     """
-    a, b = _as_int64(a_ids).reshape(-1), _as_int64(b_ids).reshape(-1)
+    a, b = as_int64(a_ids).reshape(-1), as_int64(b_ids).reshape(-1)
     valid = (a >= 0) & (a < num_a) & (b >= 0) & (b < num_b)
     if ignore_a is not None:
         valid = valid & (a != ignore_a)
     if ignore_b is not None:
         valid = valid & (b != ignore_b)
     total = num_a * num_b
-    keys = _namespace(a).where(valid, a * num_b + b, total)  # invalid pixels -> one spare bin
+    keys = namespace(a).where(valid, a * num_b + b, total)  # invalid pixels -> one spare bin
     counts = keys.bincount(minlength=total + 1) if is_torch(keys) else np.bincount(keys, minlength=total + 1)
     return counts[:total].reshape(num_a, num_b)
-
-
-def _namespace(x: Any) -> Any:
-    """The array module of ``x`` (torch or numpy) for functions spelled the same in both."""
-    if is_torch(x):
-        import torch
-
-        return torch
-    return np
-
-
-def _as_int64(x: Any) -> Any:
-    return x.long() if is_torch(x) else np.asarray(x).astype(np.int64)
-
-
-def _like(x: Any, values: np.ndarray) -> Any:
-    """``values`` as an array of ``x``'s kind (and device)."""
-    if is_torch(x):
-        import torch
-
-        return torch.as_tensor(values, device=x.device)
-    return values
