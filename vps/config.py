@@ -19,8 +19,10 @@ import yaml
 
 @dataclass
 class ModelConfig:
-    """Pix2SeqD architecture (see ``vps.model``)."""
+    """The network shared by the model families: which family, its backbone and input (see ``vps.model``);
+    the rest of this section is Pix2Seq-D's, :class:`KNetConfig` holds Video K-Net's."""
 
+    family: str = "pix2seq_d"  # model family: pix2seq_d | video_knet (vps.model.checkpoint.build_model)
     backbone: str = "resnet18"  # resnet18 | resnet50 | any name vps.model.backbone knows
     backbone_width: int = 64  # stem width; 64 is the torchvision ResNet, smaller for the tiny preset
     backbone_weights: str | None = None  # torchvision-format state-dict file, random init otherwise
@@ -59,6 +61,36 @@ class DiffusionConfig:
     min_part_area: int = 16  # post-process: detached instance parts this big become instances (0 = off)
     ignore_label: int = 255  # void class id in targets
     void_weight: float = 0.0  # loss weight of void pixels (0: not trained, as void is not evaluated)
+
+
+@dataclass
+class KNetConfig:
+    """Video K-Net (family ``video_knet``, :mod:`vps.model.knet`): kernel heads, losses, panoptic fusion and
+    association. Li et al., "Video K-Net", CVPR 2022; Zhang et al., "K-Net", NeurIPS 2021."""
+
+    num_proposals: int = 100  # N thing kernels (the stuff kernels are one per stuff class)
+    kernel_dim: int = 256  # E: channels of the semantic feature map and of every kernel
+    feature_stride: int = 4  # stride of the FPN's semantic feature map (4, or 8)
+    stages: int = 3  # kernel update stages
+    heads: int = 8  # kernel self-attention / temporal-link heads
+    ffn_dim: int = 2048  # kernel FFN hidden width
+    embed_dim: int = 256  # tracking embedding per thing kernel
+    # losses (the paper's weights) and Hungarian matching costs (focal 2, dice 4, mask BCE 1)
+    cls_weight: float = 2.0
+    dice_weight: float = 4.0
+    mask_weight: float = 1.0
+    track_weight: float = 1.0  # quasi-dense multi-positive contrastive loss on matched thing kernels
+    focal_alpha: float = 0.25
+    focal_gamma: float = 2.0
+    ref_max_offset: int = 2  # the reference frame lies 1..ref_max_offset frames before the key frame
+    # panoptic fusion (runtime, recorded in the manifest)
+    score_threshold: float = 0.3  # thing kernels below this class score are dropped
+    mask_threshold: float = 0.5  # sigmoid mask probability that makes a pixel part of a kernel's mask
+    overlap_threshold: float = 0.6  # a thing keeps its place only if this share of its mask is still free
+    # association (runtime): bi-softmax similarity of tracking embeddings against a memory of recent tracks
+    match_threshold: float = 0.5
+    memory_frames: int = 5  # a track unseen for this many frames is forgotten
+    memory_momentum: float = 0.8  # memory embedding <- m * memory + (1 - m) * new
 
 
 @dataclass
@@ -124,6 +156,7 @@ class Config:
     name: str = "experiment"
     model: ModelConfig = field(default_factory=ModelConfig)
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    knet: KNetConfig = field(default_factory=KNetConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
