@@ -204,10 +204,11 @@ def quantize_file_ort(src: str | Path, dst: str | Path, feeds: Iterable[dict[str
 
     src, dst = Path(src), Path(dst)
     tmp = dst.with_name(f".{dst.name}.q.onnx")
+    nodes = [t.node for t in find_targets(onnx.load(str(src)), keep_ends=True, ops=ops)]  # ends stay float
     try:
         quantize_static(str(src), str(tmp), _Feeds(feeds), quant_format=QuantFormat.QDQ,
-                        op_types_to_quantize=list(ops), per_channel=True, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8)
+                        op_types_to_quantize=list(ops), nodes_to_quantize=nodes, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
         model = onnx.load(str(tmp))
         onnx.checker.check_model(model, full_check=True)
         tmp.replace(dst)
