@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 EXTRAS ?= train,export,gpu,dev
 
-.PHONY: venv demo test lint native native-cuda gpu-ort clean
+.PHONY: venv demo test lint native native-cuda gpu-ort readme-media clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,27 @@ test: $(STAMP) lint native
 
 demo: $(STAMP)
 	$(PY) -m vps.demo
+
+# README media (docs/media/, committed): vps-viz streams a fresh synthetic clip (seed 2718, unused elsewhere)
+# through every model of README_MODELS into an animated panel (image | each model | ground truth), and the
+# real grayscale KITTI clip of ../shared/data into an overlay (no ground truth there). A model is a
+# checkpoint (PATH@N: N denoiser steps, cold and warm) or an export folder; add the Video K-Net checkpoint
+# to the list when it ships: make readme-media README_MODELS="... checkpoints/knet_tiny.pt"
+README_MODELS ?= checkpoints/tiny_synth.pt@2 checkpoints/tiny_synth_1step.pt
+MEDIA ?= docs/media
+MEDIA_TMP ?= build/readme-media
+SHARED_DATA ?= ../shared/data
+MEDIA_FRAMES ?= 16
+VIZ_MODELS = $(foreach m,$(README_MODELS),--model $(m))
+readme-media: $(STAMP)
+	rm -rf $(MEDIA_TMP)
+	$(PY) -m vps.data.synth.cli $(MEDIA_TMP)/synth --seed 2718 --split val --sequences 1 \
+		--frames $(MEDIA_FRAMES) --size 188x621 --quiet
+	$(PY) -m vps.viz.cli $(MEDIA_TMP)/synth $(VIZ_MODELS) --tile-width 320 --fps 4 \
+		--out $(MEDIA)/panel_synth.gif
+	$(PY) -m vps.viz.cli $(SHARED_DATA)/kitti_odometry_gray/KITTI_sequence_1/image_l $(VIZ_MODELS) \
+		--mode overlay --frames $(MEDIA_FRAMES) --tile-width 480 --fps 4 --out $(MEDIA)/overlay_kitti.gif
+	ls -l $(MEDIA)/panel_synth.gif $(MEDIA)/overlay_kitti.gif
 
 # ONNX Runtime's CUDA build replaces the CPU one (never both in one environment).
 gpu-ort: $(STAMP)

@@ -37,8 +37,13 @@ def make_checkpoint(path: Path, seed: int = 0) -> Path:
     return save_checkpoint(ckpt, path)
 
 
-def make_torch_artifacts(checkpoint: Path, out: Path, steps: int = 2, warm_steps: int = 2) -> Path:
-    """An export folder for ``checkpoint`` (manifest for ``steps``/``warm_steps``; placeholder graphs)."""
+def make_torch_artifacts(checkpoint: Path, out: Path, steps: int = 2, warm_steps: int = 2,
+                         record_checkpoint: bool = False) -> Path:
+    """An export folder for ``checkpoint`` (manifest for ``steps``/``warm_steps``; placeholder graphs).
+
+    ``record_checkpoint``: the manifest names the checkpoint, as ``vps-export`` does, so the torch backend
+    finds it without ``--checkpoint``.
+    """
     from vps.export.artifacts import build_manifest, graph_spec
     from vps.export.contracts import ModelGeometry, contracts_for
     from vps.model.checkpoint import load_for_inference
@@ -54,7 +59,8 @@ def make_torch_artifacts(checkpoint: Path, out: Path, steps: int = 2, warm_steps
         (out / f"{c.name}.onnx").write_bytes(PLACEHOLDER)
     program = frame_program(config, meta, model.layout, steps, warm_steps)
     graphs = [graph_spec(c, "onnx", "fp32", (1, 1, 1), size) for c in contracts]
-    manifest = build_manifest(program, graphs, 18, {"vps": "test"})
+    manifest = build_manifest(program, graphs, 18, {"vps": "test"},
+                              checkpoint=str(checkpoint.resolve()) if record_checkpoint else None)
     write_manifest(out, manifest)
     return out
 

@@ -19,9 +19,10 @@ FAST = ["--backend", "torch", "--frames", "3", "--warmup", "1", "--baseline-step
 
 def test_end_to_end_with_baseline(torch_artifacts: Path, tiny_checkpoint: Path, tmp_path: Path,
                                   capsys: pytest.CaptureFixture[str]) -> None:
-    out, png = tmp_path / "bench.json", tmp_path / "bench.png"
+    out, png, md = tmp_path / "bench.json", tmp_path / "bench.png", tmp_path / "bench.md"
     code = cli.main(["--artifacts", str(torch_artifacts), "--checkpoint", str(tiny_checkpoint), *FAST,
-                     "--baseline-frames", "2", "--size", "40x72", "--json", str(out), "--plot", str(png)])
+                     "--baseline-frames", "2", "--size", "40x72", "--json", str(out), "--plot", str(png),
+                     "--markdown", str(md)])
     assert code == 0
     report = json.loads(out.read_text())
     assert report["speedup"] > 0 and isinstance(report["stq_delta"], float)
@@ -36,6 +37,10 @@ def test_end_to_end_with_baseline(torch_artifacts: Path, tiny_checkpoint: Path, 
     assert report["settings"]["interleave"]["blocks"] == 2
     assert any("baseline ran 2 timed frames" in n for n in report["notes"])
     assert png.read_bytes()[:4] == b"\x89PNG"
+    assert report["mode"] == "single" and report["settings"]["artifacts"] == str(torch_artifacts)
+    table = md.read_text()  # the comparison tables: the export, then the baseline
+    assert "| artifacts | pix2seq_d |" in table and "| baseline | pix2seq_d |" in table
+    assert "| 2 (from noise) |" in table
     printed = capsys.readouterr().out
     assert "speed-up" in printed and "deployed [artifacts]" in printed
 

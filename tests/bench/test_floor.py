@@ -34,3 +34,13 @@ def test_floor_report_and_peak() -> None:
 def test_percentile_keys_people_search_for() -> None:
     d = summarize([1.0, 2.0, 3.0, 4.0, 5.0]).to_dict()
     assert d["p50"] == d["median"] == 3.0 and {"p90", "p99", "max"} <= set(d)
+
+
+def test_floor_refuses_a_family_it_does_not_know(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    folder = tmp_path / "art"
+    manifest = tiny_manifest(folder)
+    other = replace(manifest, program=replace(manifest.program, family="video_knet"))
+    with pytest.raises(ValueError, match="'video_knet'"):
+        stage_flops(folder, other)

@@ -5,6 +5,7 @@ Examples::
     vps-bench --artifacts exports/tiny --checkpoint ckpt.pt --json bench.json --plot bench.png
     vps-bench --artifacts exports/tiny --checkpoint ckpt.pt --steps 1,2,4,8 --plot steps.png   # step sweep
     vps-bench --artifacts exports/tiny --no-baseline --input drive.mp4 --frames 300
+    vps-bench --artifacts exports/teacher --artifacts exports/student --markdown cmp.md   # side by side
 
 Streams ``--frames`` frames (a fresh synthetic clip at ``--size`` with ground truth, or the first sequence
 of ``--input``), after ``--warmup`` frames, through the runtime (:class:`vps.runtime.Segmenter`) and reports
@@ -22,8 +23,14 @@ on the CPU and 50 on a GPU (it is ~100x slower). Both libraries get the same num
 ``--steps 1,2,4,8``: the artifacts fix their step count in the manifest, so every other count is
 re-exported from ``--checkpoint`` into a temporary folder (``vps.export.pipeline.run_export``, same engine,
 precision, input size and warm-start time, ``N`` steps cold and warm; ``--export-dir`` keeps them) and
-all configurations are benchmarked in the same interleaved run. Exit codes: 0 ok; 2 bad arguments,
-tampered export folder, unreadable checkpoint or input, backend unavailable.
+all configurations are benchmarked in the same interleaved run.
+
+Several export folders (``--artifacts A --artifacts B``, or ``--artifacts A B``): every one runs as
+exported, of any model family, in ONE interleaved session on the same clip, scored against its ground
+truth; one table (family, preset, precision, steps, STQ, AQ, SQ, median and p99 ms per stage and in
+total, FPS, peak memory) is printed and written with ``--json`` / ``--markdown`` / ``--plot``
+(:mod:`vps.bench.compare`; no baseline, no ``--steps``). Exit codes: 0 ok; 2 bad arguments, tampered export
+folder, unreadable checkpoint or input, backend unavailable, exports of different class sets.
 """
 
 from __future__ import annotations
@@ -72,7 +79,9 @@ def _hw(text: str) -> tuple[int, int]:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--artifacts", type=Path, required=True, help="export folder (manifest.json + graphs)")
+    p.add_argument("--artifacts", type=Path, required=True, action="extend", nargs="+", metavar="DIR",
+                   help="export folder (manifest.json + graphs); repeat the flag or list several folders to "
+                        "compare exports side by side in one session")
     p.add_argument("--backend", choices=BACKENDS, default="auto", help="runtime backend (default auto)")
     p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="device (default: best available)")
     p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default=None,
@@ -89,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sequence", default=None, help="sequence of a KITTI-STEP --input (default: the first)")
     p.add_argument("--json", type=Path, default=None, metavar="OUT", help="write the JSON report here")
     p.add_argument("--plot", type=Path, default=None, metavar="OUT.png", help="write the latency plot here")
+    p.add_argument("--markdown", type=Path, default=None, metavar="OUT.md",
+                   help="write the comparison tables as markdown here")
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="training checkpoint the artifacts were exported from (baseline, --steps)")
     p.add_argument("--baseline-steps", type=int, default=100, help="DDIM steps of the baseline (default 100)")
@@ -149,13 +160,18 @@ def load_clip(args: argparse.Namespace, manifest: Manifest, frames: int) -> Benc
     return synthetic_clip(frames, args.size or tuple(manifest.program.input_size), args.seed)
 
 
+def load_options(args: argparse.Namespace, threads: int) -> dict[str, Any]:
+    """The :meth:`DeployedPipeline.load` options every deployed lane shares."""
+    return {"backend": args.backend, "device": args.device, "threads": threads,
+            "checkpoint": args.checkpoint, "sync_timing": args.sync_stages, "seed": args.seed,
+            "warm_start": not args.no_warm_start,
+            "precision": args.precision, "cuda_graph": False if args.no_cuda_graph else None}
+
+
 def open_variants(args: argparse.Namespace, todo: list[int], stack: ExitStack,
                   threads: int) -> list[DeployedPipeline]:
     """The artifacts as given (first), then one re-export per extra ``--steps`` count."""
-    common = {"backend": args.backend, "device": args.device, "threads": threads,
-              "checkpoint": args.checkpoint, "sync_timing": args.sync_stages, "seed": args.seed,
-              "warm_start": not args.no_warm_start,
-              "precision": args.precision, "cuda_graph": False if args.no_cuda_graph else None}
+    common = load_options(args, threads)
     pipes = [DeployedPipeline.load(args.artifacts, "artifacts", **common)]
     if todo:
         root = args.export_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vps-bench-")))
@@ -178,6 +194,9 @@ def make_baseline(args: argparse.Namespace, device: str) -> tuple[DeployedPipeli
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """The whole benchmark; returns the report dict (also printed / written as asked)."""
+    if len(args.artifacts) > 1:
+        return run_compare(args)
+    args.artifacts = args.artifacts[0]
     manifest = load_manifest(args.artifacts)
     if args.checkpoint is None and manifest.checkpoint:  # the checkpoint the artifacts were exported from
         args.checkpoint = Path(manifest.checkpoint)
@@ -210,9 +229,43 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     baseline = None if base_info is None else lane_summary(results["baseline"], base_info)
     notes += make_notes(args, lanes, clip, device, threads)
     settings = make_settings(args, threads, run_, lanes)
-    clip_info = {"name": clip.name, "source": clip.source, "frames": len(clip), "size": list(clip.size),
-                 "has_gt": clip.has_gt}
-    return build_report(summaries, 0, baseline, settings, clip_info, notes)
+    return build_report(summaries, 0, baseline, settings, clip_info(clip), notes)
+
+
+def clip_info(clip: BenchClip) -> dict[str, Any]:
+    return {"name": clip.name, "source": clip.source, "frames": len(clip), "size": list(clip.size),
+            "has_gt": clip.has_gt}
+
+
+def run_compare(args: argparse.Namespace) -> dict[str, Any]:
+    """Several export folders side by side in one interleaved session (:mod:`vps.bench.compare`)."""
+    from vps.bench.compare import check_compare_args, check_same_classes, compare_notes, lane_labels
+
+    check_compare_args(args)
+    args.no_baseline = True
+    check_args(args)
+    folders = list(args.artifacts)
+    manifests = [load_manifest(f) for f in folders]  # each verified; ManifestError names the file
+    check_same_classes(folders, manifests)
+    threads = args.threads or usable_cores()
+    common = load_options(args, threads)
+    pipes = [DeployedPipeline.load(f, label, **common) for f, label in zip(folders, lane_labels(folders),
+                                                                          strict=True)]
+    lanes = [Lane(p, args.frames, args.warmup) for p in pipes]
+    clip = load_clip(args, manifests[0], args.frames)
+    for lane in lanes:
+        lane.frames = min(lane.frames, len(clip))
+    run_ = InterleavedRun(lanes, clip, manifests[0].program.meta, args.blocks, progress=not args.no_progress)
+    run_.run()
+    results = run_.results()
+    summaries = [lane_summary(results[p.name], {"kind": "deployed", **p.info.to_dict()}) for p in pipes]
+    notes: list[str] = []
+    add_floors(summaries, pipes, threads, notes)
+    notes += compare_notes(folders, manifests, clip.size)
+    notes += make_notes(args, lanes, clip, pipes[0].info.device, threads)
+    settings = make_settings(args, threads, run_, lanes)
+    settings.pop("sweep")
+    return build_report(summaries, 0, None, settings, clip_info(clip), notes, mode="compare")
 
 
 def add_floors(summaries: list[dict[str, Any]], variants: list[DeployedPipeline], threads: int,
@@ -260,7 +313,10 @@ def make_notes(args: argparse.Namespace, lanes: list[Lane], clip: BenchClip, dev
 
 def make_settings(args: argparse.Namespace, threads: int, run_: InterleavedRun,
                   lanes: list[Lane]) -> dict[str, Any]:
-    s = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    def plain(v: Any) -> Any:
+        return [plain(x) for x in v] if isinstance(v, list) else str(v) if isinstance(v, Path) else v
+
+    s = {k: plain(v) for k, v in vars(args).items()}
     s.update({"threads_resolved": threads, "frames_per_lane": {lane.name: lane.frames for lane in lanes},
               "warmup_per_lane": {lane.name: lane.warmup for lane in lanes},
               "interleave": {"blocks": run_.blocks, "order": "block k runs chunk k of every pipeline; the "
@@ -284,10 +340,15 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(report))
     if args.json is not None:
         print(f"JSON report -> {write_json(report, args.json)}")
-    if args.plot is not None:
-        from vps.bench.plot import plot_report
+    if args.markdown is not None:
+        from vps.bench.compare import write_markdown
 
-        print(f"plot -> {plot_report(report, args.plot)}")
+        print(f"markdown -> {write_markdown(report, args.markdown)}")
+    if args.plot is not None:
+        from vps.bench.plot import plot_compare, plot_report
+
+        plot = plot_compare if report["mode"] == "compare" else plot_report
+        print(f"plot -> {plot(report, args.plot)}")
     return 0
 
 

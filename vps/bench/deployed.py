@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from vps.program import FrameProgram
-from vps.runtime.manifest import load_manifest
+from vps.runtime.manifest import Manifest, load_manifest
 
 
 @dataclass(frozen=True)
@@ -32,16 +32,21 @@ class DeployedInfo:
     device: str
     engine: str
     precision: str
-    steps: int  # cold-start denoiser steps (first frame of a sequence)
-    warm_steps: int  # steps of every later frame (warm start)
+    # denoiser steps of the first frame of a sequence and of every later frame, and the time the warm start
+    # begins at; None for a family whose frame program has no step plan (vps.program.FrameProgram.sampler)
+    steps: int | None
+    warm_steps: int | None
     warm_start: bool
-    warm_start_time: float
+    warm_start_time: float | None
     input_size: tuple[int, int]
     sync_timing: bool
     min_instance_area: int  # post-processing threshold the runtime applies (mask pixels)
     min_part_area: int  # detached instance parts this big are split off (0 = no splitting)
     cuda_graph: bool  # TensorRT: each denoiser step; torch on CUDA: the whole frame replayed as CUDA graphs
     reexported: bool  # made by vps-bench from --checkpoint for a --steps sweep
+    family: str = "pix2seq_d"  # the frame program's model family (vps.runtime.family.FAMILIES)
+    preset: str = ""  # the training preset's name
+    graph_bytes: int | None = None  # size of the export's graph files on disk (None: not an export)
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -89,7 +94,8 @@ class DeployedPipeline:
                             engine=manifest.engine if kind != "torch" else "pytorch",
                             precision=graph_precision,
                             **_plan_info(seg.program, warm_start), sync_timing=sync_timing,
-                            cuda_graph=bool(getattr(seg.backend, "cuda_graph", False)), reexported=reexported)
+                            cuda_graph=bool(getattr(seg.backend, "cuda_graph", False)), reexported=reexported,
+                            graph_bytes=graph_bytes(artifacts, manifest))
         return cls(seg, info)
 
     @classmethod
@@ -122,11 +128,21 @@ class DeployedPipeline:
 
 
 def _plan_info(program: FrameProgram, warm_start: bool) -> dict[str, Any]:
-    """The :class:`DeployedInfo` fields a frame program fixes."""
-    return {"steps": program.sampler.cold.steps, "warm_steps": program.sampler.warm.steps,
-            "warm_start": warm_start, "warm_start_time": program.sampler.warm_start_time,
+    """The :class:`DeployedInfo` fields a frame program fixes (step counts only where it has a step plan)."""
+    sampler = getattr(program, "sampler", None)
+    return {"steps": None if sampler is None else sampler.cold.steps,
+            "warm_steps": None if sampler is None else sampler.warm.steps,
+            "warm_start": warm_start, "warm_start_time": None if sampler is None else sampler.warm_start_time,
             "input_size": tuple(program.input_size), "min_instance_area": program.min_instance_area,
-            "min_part_area": program.min_part_area}
+            "min_part_area": program.min_part_area, "family": program.family, "preset": program.preset}
+
+
+def graph_bytes(folder: str | Path, manifest: Manifest) -> int | None:
+    """Bytes of the graph files an export folder's manifest lists (``None`` if one is missing)."""
+    try:
+        return sum((Path(folder) / g.file).stat().st_size for g in manifest.graphs)
+    except OSError:
+        return None
 
 
 def manifest_steps(folder: str | Path) -> tuple[int, int]:

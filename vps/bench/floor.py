@@ -25,6 +25,8 @@ import numpy as np
 
 from vps.runtime.manifest import Manifest
 
+FLOOR_FAMILIES = ("pix2seq_d",)  # families whose graphs-per-stage plan stage_flops knows
+
 
 def _dims(info: Any) -> tuple[int, ...] | None:
     """Concrete dims of a value info, or None when a dim is unknown."""
@@ -86,8 +88,14 @@ def _concrete(shape: tuple[int | str, ...], hw: tuple[int, int]) -> tuple[int, .
 
 
 def stage_flops(folder: str | Path, manifest: Manifest) -> dict[str, float]:
-    """FLOPs per timed stage of a warm frame (see the module docstring); needs the ONNX graph files."""
+    """FLOPs per timed stage of a warm frame (see the module docstring); needs the ONNX graph files.
+
+    ``ValueError`` for a model family whose frame plan this does not know (only Pix2Seq-D's so far).
+    """
     folder, program = Path(folder), manifest.program
+    if program.family not in FLOOR_FAMILIES:
+        raise ValueError(f"the compute floor knows the frame plan of {', '.join(FLOOR_FAMILIES)} only, not "
+                         f"{program.family!r}")
     per_graph = {}
     for g in manifest.graphs:
         onnx_file = folder / (Path(g.file).stem + ".onnx")

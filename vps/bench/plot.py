@@ -1,8 +1,13 @@
-"""PNG plot of median latency per stage against the number of denoiser steps per frame (matplotlib Agg).
+"""PNG plots of a benchmark report (matplotlib Agg).
 
-Log-log axes: deployed configurations (the ``--steps`` sweep) are joined by lines per stage, the
+:func:`plot_report` (one export folder): median latency per stage against the number of denoiser steps per
+frame. Log-log axes: deployed configurations (the ``--steps`` sweep) are joined by lines per stage, the
 baseline's stages are drawn as stars at its step count, and the total's p99 is dashed, so one picture
 shows where the time goes, how it scales with steps, and how far the naive pipeline is.
+
+:func:`plot_compare` (several export folders, :mod:`vps.bench.compare`): one horizontal bar per export, its
+stages' medians stacked in frame order (a family's own stages get their own colours), the total's p99 as
+a black tick and the median total and STQ written beside it; exports need not share a step count or family.
 """
 
 from __future__ import annotations
@@ -32,6 +37,17 @@ def _median(lane: dict[str, Any], stage: str) -> float | None:
     if s is None and stage == DENOISE_ALL:
         s = lane["stages"].get("denoise_0")  # one step: no derived sum
     return None if s is None else float(s["median"])
+
+
+def _save(fig: Any, path: str | Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    path = Path(path)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
 
 
 def plot_report(report: dict[str, Any], path: str | Path) -> Path:
@@ -80,9 +96,44 @@ def plot_report(report: dict[str, Any], path: str | Path) -> Path:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    path = Path(path)
-    atomic_write_bytes(path, buf.getvalue())
-    return path
+    return _save(fig, path)
+
+
+def plot_compare(report: dict[str, Any], path: str | Path) -> Path:
+    """Write the side-by-side plot of a comparison ``report`` (see the module docstring) to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from vps.bench.compare import stage_order
+
+    lanes = report["variants"]
+    stages = [s for s in stage_order(lanes) if s not in (TOTAL, DENOISE_ALL)]
+    fig, ax = plt.subplots(figsize=(10, 1.8 + 0.7 * len(lanes)), dpi=120)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    y = list(range(len(lanes)))[::-1]  # the first export on top
+    left = [0.0] * len(lanes)
+    for k, stage in enumerate(stages):
+        widths = [float(lane["stages"][stage]["median"]) if stage in lane["stages"] else 0.0
+                  for lane in lanes]
+        ax.barh(y, widths, left=left, height=0.6, color=colors[k % len(colors)], label=stage)
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    p99 = [float(lane["stages"][TOTAL]["p99"]) for lane in lanes]
+    ax.plot(p99, y, linestyle="none", marker="|", markersize=22, color="black", label="total p99")
+    for yi, lane, x in zip(y, lanes, p99, strict=True):
+        stq = lane.get("stq")
+        txt = f" median {lane['stages'][TOTAL]['median']:.1f} ms"
+        txt += "" if stq is None else f", STQ {stq['STQ']:.3f}"
+        ax.text(x, yi, txt, va="center", fontsize=8)
+    ax.set_yticks(y, [f"{lane['info']['label']}\n{lane['info'].get('family', '')}" for lane in lanes],
+                  fontsize=8)
+    ax.set_xlim(0, max(p99) * 1.35)
+    ax.set_xlabel("median latency per stage, stacked (ms per frame)")
+    m = report["machine"]
+    ax.set_title(f"vps-bench: {len(lanes)} exports, one interleaved session on {m['gpu'] or m['cpu_model']}",
+                 fontsize=10)
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    fig.tight_layout()
+    return _save(fig, path)

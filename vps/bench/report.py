@@ -2,6 +2,8 @@
 
 JSON (written atomically), top-level keys:
 
+* ``mode``: ``single`` (one export folder, its ``--steps`` sweep and the baseline) or ``compare`` (several
+  export folders side by side, :mod:`vps.bench.compare`; no baseline);
 * ``speedup``: baseline median total / deployed median total (``null`` without the baseline);
 * ``stq_delta``: deployed STQ minus baseline STQ on the same frames (``null`` without both);
 * ``deployed``: the artifacts as given; ``variants``: every deployed configuration (the ``--steps`` sweep),
@@ -96,12 +98,13 @@ def compare(deployed: dict[str, Any], baseline: dict[str, Any] | None) -> tuple[
 
 
 def build_report(variants: list[dict[str, Any]], primary: int, baseline: dict[str, Any] | None,
-                 settings: dict[str, Any], clip: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+                 settings: dict[str, Any], clip: dict[str, Any], notes: list[str],
+                 mode: str = "single") -> dict[str, Any]:
     """The JSON report (see the module docstring); ``variants[primary]`` is the artifacts as given."""
     for v in variants:
         v["speedup"], v["stq_delta"] = compare(v, baseline)
     deployed = variants[primary]
-    return {"schema": SCHEMA, "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    return {"schema": SCHEMA, "mode": mode, "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "speedup": deployed["speedup"], "stq_delta": deployed["stq_delta"], "deployed": deployed,
             "variants": variants, "baseline": baseline, "machine": machine_info(), "versions": versions(),
             "settings": settings, "clip": clip, "notes": notes}
@@ -132,10 +135,14 @@ def _title(lane: dict[str, Any]) -> str:
     if i.get("kind") == "baseline":
         return (f"baseline: PyTorch eager {i['precision']} on {i['device']}, {i['steps']} DDIM steps from "
                 f"noise every frame, no warm start, the model's own ids (same frame engine)")
-    warm = f", warm start {i['warm_steps']} steps" if i["warm_start"] else ", no warm start"
     made = " (re-exported by vps-bench)" if i.get("reexported") else ""
-    return (f"deployed [{i['label']}]: {i['backend']} on {i['device']}, {i['engine']} {i['precision']}, "
-            f"{i['steps']} steps{warm}{made}")
+    model = f"{i.get('family', 'pix2seq_d')} {i.get('preset', '')}".rstrip()
+    plan = ""
+    if i.get("steps") is not None:
+        warm = f", warm start {i['warm_steps']} steps" if i["warm_start"] else ", no warm start"
+        plan = f", {i['steps']} steps{warm}"
+    return (f"deployed [{i['label']}]: {model}, {i['backend']} on {i['device']}, {i['engine']} "
+            f"{i['precision']}{plan}{made}")
 
 
 def format_lane(lane: dict[str, Any]) -> list[str]:
@@ -189,7 +196,11 @@ def format_table(report: dict[str, Any]) -> str:
     base = report["baseline"]
     if base is not None:
         lines += format_lane(base) + [""]
-    if len(report["variants"]) > 1:
+    if report.get("mode") == "compare":
+        from vps.bench.compare import format_compare
+
+        lines += format_compare(report) + [""]
+    elif len(report["variants"]) > 1:
         lines += format_sweep(report["variants"]) + [""]
     if report["speedup"] is not None:
         d = report["deployed"]

@@ -1,4 +1,5 @@
-"""Visualisation: colour maps for panoptic ids, overlays, titled panels and MP4/GIF writers (``vps-viz``)."""
+"""Visualisation: colour maps for panoptic ids, overlays, titled panels, MP4/GIF writers and models run side
+by side through the frame engine (:mod:`vps.viz.models`) (``vps-viz``)."""
 
 from vps.viz.colorize import (
     boundary_mask,
