@@ -166,3 +166,18 @@ def test_int8_export_below_the_agreement_threshold_is_refused(tiny_checkpoint: P
     assert parity_json["diverged"] in ("denoiser_step", "denoiser_final", "closed loop")
     assert "do not deploy" in capsys.readouterr().err
     assert parity_json["stq_change"] is not None
+
+
+def test_one_step_int8_export_leaves_the_uncalled_step_graph_in_float(tiny_checkpoint: Path,
+                                                                      tmp_path: Path) -> None:
+    # a 1-step plan never calls denoiser_step, so calibration records nothing for it: it stays fp32 while
+    # denoiser_final (the one call per frame) is quantized
+    import onnx
+
+    out = tmp_path / "int8_1step"
+    code = main(["--checkpoint", str(tiny_checkpoint), "--out", str(out), "--precision", "int8", "--steps", "1",
+                 "--verify-clips", "1", "--verify-frames", "2", "--threads", "1", "--no-progress"])
+    assert code in (0, 1) and (out / "parity.json").is_file()
+    ops = {name: {n.op_type for n in onnx.load(str(out / f"{name}.onnx")).graph.node}
+           for name in ("denoiser_step", "denoiser_final")}
+    assert "DequantizeLinear" not in ops["denoiser_step"] and "DequantizeLinear" in ops["denoiser_final"]

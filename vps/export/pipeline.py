@@ -117,7 +117,9 @@ def _quantize(tmp: Path, fp32_manifest: Manifest, opts: ExportOptions) -> None:
     quantize = quantize_file_ort if opts.engine == "onnx" else quantize_file
     feeds = collect_feeds(fp32_manifest, tmp, progress=opts.progress)
     for name, samples in feeds.items():
-        if name in INT8_GRAPHS:
+        # a graph the exported plans never call (denoiser_step of a 1-step export) has nothing to calibrate
+        # on and runs on no frame: it stays fp32
+        if name in INT8_GRAPHS and samples:
             path = tmp / f"{name}.onnx"
             quantize(path, path, samples)
 
