@@ -26,19 +26,16 @@ from torch.utils.data import DataLoader, Dataset
 from vps.bits import BitLayout
 from vps.config import Config
 from vps.data.augment import ClipAugment
-from vps.data.meta import CITYSCAPES, KITTI_STEP, DatasetMeta
+from vps.data.meta import DATASET_METAS, DatasetMeta, meta_for_dataset
 from vps.train import knet
 from vps.train.video_batch import VideoSample, collate_samples, make_video_sample
 
-DATASETS = ("kitti_step", "cityscapes", "synth")
+DATASETS = tuple(DATASET_METAS)  # kitti_step, synth, cityscapes
 
 
 def dataset_meta(config: Config) -> DatasetMeta:
     """Label space of the configured dataset (synthetic clips use the KITTI-STEP classes)."""
-    name = config.data.dataset
-    if name not in DATASETS:
-        raise ValueError(f"data.dataset must be one of {DATASETS}, got {name!r}")
-    return CITYSCAPES if name == "cityscapes" else KITTI_STEP
+    return meta_for_dataset(config.data.dataset)
 
 
 class StepBatchSampler:
