@@ -70,6 +70,11 @@ def test_several_folders_after_one_flag(two_exports: tuple[Path, Path]) -> None:
     assert lane_labels(args.artifacts) == ["two", "one", "two (2)"]
 
 
+def test_labels_of_folders_with_the_same_name_use_their_parent(tmp_path: Path) -> None:
+    folders = [tmp_path / "teacher" / "int8", tmp_path / "student" / "int8", tmp_path / "fp32"]
+    assert lane_labels(folders) == ["teacher/int8", "student/int8", "fp32"]
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--checkpoint", "x.pt"], "--checkpoint applies to one --artifacts folder"),
     (["--steps", "1,4"], "--steps applies to one --artifacts folder"),

@@ -45,14 +45,23 @@ def check_compare_args(args: Namespace) -> None:
 
 
 def lane_labels(folders: Sequence[str | Path]) -> list[str]:
-    """One unique label per export folder: its name, ``name (2)`` etc. where names repeat."""
+    """One unique label per export folder: its name, or where names repeat the shortest trailing part of
+    its path that tells it apart (``teacher/int8``, ``student/int8``); ``name (2)`` etc. for the same
+    folder given twice."""
+    parts = [Path(f).resolve().parts for f in folders]
+
+    def suffix(p: tuple[str, ...], depth: int) -> str:
+        return "/".join(p[-depth:]) if p[-depth:] else "/"
+
     labels: list[str] = []
-    for f in folders:
-        name = Path(f).resolve().name or str(f)
-        label, k = name, 1
+    for p in parts:
+        depth = 1
+        while depth < len(p) and sum(suffix(q, depth) == suffix(p, depth) for q in parts if q != p):
+            depth += 1
+        label, k = suffix(p, depth), 1
         while label in labels:
             k += 1
-            label = f"{name} ({k})"
+            label = f"{suffix(p, depth)} ({k})"
         labels.append(label)
     return labels
 
