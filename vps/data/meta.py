@@ -139,6 +139,19 @@ def register_meta(meta: DatasetMeta) -> None:
     _REGISTRY[meta.name] = meta
 
 
+# data.dataset (vps.config.DataConfig) -> label space; synthetic clips use the KITTI-STEP classes
+DATASET_METAS: dict[str, DatasetMeta] = {"kitti_step": KITTI_STEP, "synth": KITTI_STEP,
+                                         "cityscapes": CITYSCAPES}
+
+
+def meta_for_dataset(dataset: str) -> DatasetMeta:
+    """The label space of a config's ``data.dataset`` (``kitti_step``, ``synth`` or ``cityscapes``)."""
+    try:
+        return DATASET_METAS[dataset]
+    except KeyError:
+        raise ValueError(f"data.dataset must be one of {tuple(DATASET_METAS)}, got {dataset!r}") from None
+
+
 def get_meta(name: str) -> DatasetMeta:
     """The registered metadata called ``name`` (``kitti_step`` or ``cityscapes`` built in)."""
     try:

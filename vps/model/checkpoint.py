@@ -167,11 +167,23 @@ def load_state_strict(
     module.load_state_dict({k: v.to(own[k].dtype) for k, v in weights.items()})
 
 
-def build_model(config: Config) -> nn.Module:
-    """The Pix2SeqD network described by ``config`` (random weights)."""
-    from vps.model import Pix2SeqD  # torch model code is imported lazily
+MODEL_FAMILIES = ("pix2seq_d", "video_knet")
 
-    return Pix2SeqD.from_config(config.model, config.diffusion)
+
+def build_model(config: Config) -> nn.Module:
+    """The network described by ``config`` (random weights): ``model.family`` ``pix2seq_d`` (Pix2SeqD) or
+    ``video_knet`` (VideoKNet, built for the label space of ``data.dataset``)."""
+    family = config.model.family
+    if family == "pix2seq_d":
+        from vps.model import Pix2SeqD  # torch model code is imported lazily
+
+        return Pix2SeqD.from_config(config.model, config.diffusion)
+    if family == "video_knet":
+        from vps.data.meta import meta_for_dataset
+        from vps.model.knet import VideoKNet
+
+        return VideoKNet.from_config(config, meta_for_dataset(config.data.dataset))
+    raise ValueError(f"model.family must be one of {MODEL_FAMILIES}, got {family!r}")
 
 
 def load_for_inference(

@@ -1,0 +1,79 @@
+"""VideoKNet: build_model dispatch, forward shapes and ranges, the has_prev gate of the temporal link."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vps.config import Config
+from vps.data.meta import CITYSCAPES, KITTI_STEP, meta_for_dataset
+from vps.model import Pix2SeqD
+from vps.model.checkpoint import build_model
+from vps.model.knet import VideoKNet
+
+
+def small_config(dataset: str = "synth") -> Config:
+    """A very small Video K-Net config (32x64 input, masks 16x32, features 8x16)."""
+    c = Config()
+    c.model.family = "video_knet"
+    c.model.backbone_width = 8
+    c.model.image_size = (32, 64)
+    c.model.mask_stride = 2
+    c.data.dataset = dataset
+    k = c.knet
+    k.num_proposals, k.kernel_dim, k.heads, k.ffn_dim, k.embed_dim, k.stages = 4, 16, 2, 32, 8, 2
+    return c
+
+
+def test_build_model_dispatches_on_family() -> None:
+    cfg = small_config()
+    model = build_model(cfg)
+    assert isinstance(model, VideoKNet)
+    assert model.stuff_classes == KITTI_STEP.stuff_ids and model.num_classes == 19
+    assert model.num_things == 4 and model.num_kernels == 4 + 17
+    assert model.image_size == (32, 64) and model.mask_size == (16, 32)
+    assert model.layout.label_divisor == 1000
+    assert build_model(small_config("cityscapes")).num_kernels == 4 + len(CITYSCAPES.stuff_ids)
+    cfg.model.family = "pix2seq_d"
+    cfg.model.encoder_dim, cfg.model.encoder_heads, cfg.model.denoiser_channels = 32, 2, (16, 32)
+    cfg.model.denoiser_heads = 2
+    assert isinstance(build_model(cfg), Pix2SeqD)
+    cfg.model.family = "maskformer"
+    with pytest.raises(ValueError, match="model.family"):
+        build_model(cfg)
+
+
+def test_meta_for_dataset() -> None:
+    assert meta_for_dataset("synth") is KITTI_STEP and meta_for_dataset("kitti_step") is KITTI_STEP
+    assert meta_for_dataset("cityscapes") is CITYSCAPES
+    with pytest.raises(ValueError, match="data.dataset"):
+        meta_for_dataset("coco")
+
+
+def test_forward_shapes_and_ranges() -> None:
+    torch.manual_seed(0)
+    model = build_model(small_config()).eval()
+    B, K = 2, model.num_kernels
+    with torch.no_grad():
+        scores, masks, embeds, kernels = model(torch.randn(B, 3, 32, 64), torch.randn(B, K, 16),
+                                               torch.tensor([0.0, 1.0]))
+    assert scores.shape == (B, K, 19) and masks.shape == (B, K, 16, 32)
+    assert embeds.shape == (B, 4, 8) and kernels.shape == (B, K, 16)
+    assert float(scores.min()) > 0 and float(scores.max()) < 1
+    assert float(masks.min()) >= 0 and float(masks.max()) <= 1
+    torch.testing.assert_close(embeds.norm(dim=-1), torch.ones(B, 4))
+
+
+def test_has_prev_zero_ignores_prev_kernels() -> None:
+    torch.manual_seed(0)
+    model = build_model(small_config()).eval()
+    image, K = torch.randn(1, 3, 32, 64), model.num_kernels
+    prev_a, prev_b = torch.randn(1, K, 16), 5 * torch.randn(1, K, 16)
+    with torch.no_grad():
+        first_a = model(image, prev_a, torch.zeros(1))
+        first_b = model(image, prev_b, torch.zeros(1))
+        linked_a = model(image, prev_a, torch.ones(1))
+        linked_b = model(image, prev_b, torch.ones(1))
+    for a, b in zip(first_a, first_b, strict=True):
+        assert torch.equal(a, b)
+    assert not torch.allclose(linked_a[3], linked_b[3])  # with has_prev = 1 the link matters
