@@ -20,8 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from vps.runtime.backends.base import GRAPH_NAMES
-
 MEDIAN_SAMPLES = 1 << 16  # abs differences kept per call for the median (strided subsample)
 
 
@@ -101,8 +99,7 @@ class DiffStats:
 
 def decide(graphs: dict[str, DiffStats], agreement: float, tol: Tolerance) -> tuple[bool, str | None, str]:
     """``(passed, diverged graph or "closed loop" or None, one-line message)``."""
-    for name in GRAPH_NAMES:
-        st = graphs[name]
+    for name, st in graphs.items():  # in pipeline order
         if not st.passed(tol):
             what = (f"teacher-forced id agreement {st.agreement:.4%} < {tol.agreement:.2%}"
                     if st.agreement is not None else f"relative error {st.rel_err:.3g} > {tol.rel_err:g}")
@@ -118,14 +115,19 @@ def decide(graphs: dict[str, DiffStats], agreement: float, tol: Tolerance) -> tu
 def format_table(report: dict[str, Any]) -> str:
     """Human-readable parity table of a ``parity.json`` dict."""
     ref, cand = report["reference"], report["backend"]
-    lines = [f"parity: {cand} ({report['engine']}, {report['precision']}) vs {ref}; {report['steps']} steps, "
+    steps = "" if report.get("steps") is None else f"{report['steps']} steps, "
+    family = report.get("pipeline", {}).get("family", "pix2seq_d")
+    nw = max([9] + [len(n) for n in report["graphs"]])
+    ow = max([7] + [len(g["output"]) for g in report["graphs"].values()])
+    lines = [f"parity: {cand} ({report['engine']}, {report['precision']}) vs {ref} ({family}); {steps}"
              f"{report['frames']} frames in {report['clips']} clips ({report['source']})",
-             f"{'graph':<9} {'output':<7} {'max|diff|':>10} {'median|diff|':>13} {'rel err':>9} "
+             f"{'graph':<{nw}} {'output':<{ow}} {'max|diff|':>10} {'median|diff|':>13} {'rel err':>9} "
              f"{'tf agree':>9}  ok"]
     for name, g in report["graphs"].items():
         agree = "-" if g["teacher_forced_agreement"] is None else f"{g['teacher_forced_agreement']:.3%}"
-        lines.append(f"{name:<9} {g['output']:<7} {g['max_abs_diff']:>10.3g} {g['median_abs_diff']:>13.3g} "
-                     f"{g['rel_err']:>9.3g} {agree:>9}  {'yes' if g['passed'] else 'NO'}")
+        lines.append(f"{name:<{nw}} {g['output']:<{ow}} {g['max_abs_diff']:>10.3g} "
+                     f"{g['median_abs_diff']:>13.3g} {g['rel_err']:>9.3g} {agree:>9}  "
+                     f"{'yes' if g['passed'] else 'NO'}")
     loop = report["closed_loop"]
     goal, cls = report["tolerance"]["agreement"], loop.get("class_agreement")
     lines.append(f"closed loop (own predictions, same noise): id agreement {loop['agreement']:.3%} "
