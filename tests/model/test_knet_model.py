@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -77,3 +79,77 @@ def test_has_prev_zero_ignores_prev_kernels() -> None:
     for a, b in zip(first_a, first_b, strict=True):
         assert torch.equal(a, b)
     assert not torch.allclose(linked_a[3], linked_b[3])  # with has_prev = 1 the link matters
+
+
+def _pair_batch(model: VideoKNet, B: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images [B, 2, 3, H, W] and targets [B, 2, h, w]: road/sky, a car that moves, a person."""
+    g = torch.Generator().manual_seed(0)
+    images = torch.randn(B, 2, 3, *model.image_size, generator=g)
+    h, w = model.mask_size
+    t = torch.zeros(B, 2, h, w, dtype=torch.int64)
+    t[:, :, : h // 3] = 10_000  # sky
+    t[:, 0, 6:12, 2:10] = 13_005
+    t[:, 1, 6:12, 4:12] = 13_005  # the car moved
+    t[:, :, 3:8, 20:26] = 11_002
+    t[:, :, -1, :2] = 255_000  # void
+    for b in range(B):  # images that show the segments
+        images[b, :, 0] += 2 * (t[b] == 13_005).float().repeat_interleave(2, 1).repeat_interleave(2, 2)
+    return images, t
+
+
+def test_training_steps_lower_the_loss_and_reach_every_parameter() -> None:
+    torch.manual_seed(0)
+    model = build_model(small_config())
+    images, targets = _pair_batch(model)
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    loss0, logs = model.training_loss(images, targets)
+    assert {"loss", "loss_cls", "loss_mask", "loss_dice", "loss_track"} <= set(logs)
+    loss0.backward()
+    assert [n for n, p in model.named_parameters() if p.grad is None] == []  # DDP needs every gradient
+    for _ in range(30):
+        opt.zero_grad()
+        loss, _ = model.training_loss(images, targets)
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        assert float(model.training_loss(images, targets)[0]) < 0.7 * float(loss0)
+
+
+def test_training_loss_checks_shapes() -> None:
+    model = build_model(small_config())
+    images, targets = _pair_batch(model)
+    with pytest.raises(ValueError, match="targets"):
+        model.training_loss(images, targets[:, :, :-1])
+    with pytest.raises(ValueError, match="images"):
+        model.training_loss(images[:, 0], targets)
+
+
+@pytest.mark.slow
+def test_exports_with_the_dynamo_exporter(tmp_path: Path) -> None:
+    import numpy as np
+    import onnxruntime as ort
+    from torch.export import Dim
+
+    from vps.export.onnx_export import DEFAULT_OPSET, _quiet
+
+    torch.manual_seed(0)
+    model = build_model(small_config()).eval()
+    K = model.num_kernels
+    args = (torch.randn(2, 3, 32, 64), torch.randn(2, K, 16), torch.ones(2))
+    batch, kh, kw = Dim("batch", min=1, max=64), Dim("kh", min=1, max=64), Dim("kw", min=1, max=64)
+    path = tmp_path / "knet_frame.onnx"
+    with _quiet(), torch.no_grad():
+        torch.onnx.export(model, args, str(path), dynamo=True, opset_version=DEFAULT_OPSET,
+                          input_names=["image", "prev_kernels", "has_prev"],
+                          output_names=["scores", "masks", "embeds", "kernels"],
+                          dynamic_shapes=({0: batch, 2: 16 * kh, 3: 16 * kw}, {0: batch}, {0: batch}),
+                          optimize=True, external_data=False)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    inputs = (torch.randn(3, 3, 48, 96), torch.randn(3, K, 16), torch.tensor([0.0, 1.0, 1.0]))  # other sizes
+    got = session.run(None, {n: t.numpy() for n, t in zip(("image", "prev_kernels", "has_prev"), inputs,
+                                                            strict=True)})
+    with torch.no_grad():
+        want = model(*inputs)
+    assert got[1].shape == (3, K, 24, 48)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w.numpy(), atol=1e-4)

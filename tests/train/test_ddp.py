@@ -1,4 +1,5 @@
-"""Two-process DistributedDataParallel run on CPU (gloo) through torchrun, with the real tiny model."""
+"""Two-process DistributedDataParallel run on CPU (gloo) through torchrun, with the real tiny models
+(Pix2Seq-D and Video K-Net)."""
 
 from __future__ import annotations
 
@@ -19,13 +20,14 @@ SMALL = ["model.image_size=[32,64]", "train.batch_size=1", "train.max_steps=3", 
 
 
 @pytest.mark.slow
-def test_torchrun_two_processes_gloo(tmp_path: Path, repo_root: Path) -> None:
+@pytest.mark.parametrize("preset", ["tiny", "knet_tiny"])
+def test_torchrun_two_processes_gloo(tmp_path: Path, repo_root: Path, preset: str) -> None:
     root = write_kitti_folder(tmp_path / "kitti", frames=4)
     out = tmp_path / "run"
     sets = [a for s in SMALL + ["data.dataset=kitti_step", f"data.root={root}"] for a in ("--set", s)]
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "vps.train.cli", "--config", str(repo_root / "configs" / "tiny.yaml"), "--out", str(out),
-           "--device", "cpu", "--no-progress", *sets]
+           "-m", "vps.train.cli", "--config", str(repo_root / "configs" / f"{preset}.yaml"),
+           "--out", str(out), "--device", "cpu", "--no-progress", *sets]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(repo_root)}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                             cwd=repo_root, start_new_session=True)

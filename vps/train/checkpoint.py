@@ -91,7 +91,7 @@ def check_compatible(ckpt: Checkpoint, config: Config, path: str | Path) -> None
 
     A key the checkpoint lacks (written before the field existed) counts as the field's default.
     """
-    for section in ("model", "diffusion"):
+    for section in ("model", "diffusion", "knet"):
         current = asdict(getattr(config, section))
         defaults = asdict(type(getattr(config, section))())
         stored = {**{k: defaults[k] for k in current}, **ckpt.config.get(section, {})}

@@ -1,8 +1,10 @@
-"""``vps-train``: train Pix2Seq-D from a YAML config, single process or under ``torchrun``.
+"""``vps-train``: train a model (``model.family``: Pix2Seq-D or Video K-Net) from a YAML config, single
+process or under ``torchrun``.
 
 Examples::
 
     vps-train --config configs/tiny.yaml --out runs/tiny
+    vps-train --config configs/knet_tiny.yaml --out runs/knet_tiny                  # Video K-Net
     vps-train --config configs/tiny.yaml --out runs/tiny --resume          # continue after a kill
     torchrun --nproc_per_node 8 -m vps.train.cli --config configs/r50.yaml --out runs/r50 --device cuda
 """

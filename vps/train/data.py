@@ -15,7 +15,7 @@ DataLoader workers and after a resume.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from vps.bits import BitLayout
 from vps.config import Config
 from vps.data.augment import ClipAugment
 from vps.data.meta import CITYSCAPES, KITTI_STEP, DatasetMeta
+from vps.train import knet
 from vps.train.video_batch import VideoSample, collate_samples, make_video_sample
 
 DATASETS = ("kitti_step", "cityscapes", "synth")
@@ -153,21 +154,35 @@ def build_clips(config: Config, root: Path, split: str, train: bool, image_size:
     return KittiStep(root, split, clip_len=clip_len, augment=augment, meta=meta)
 
 
-def build_train_loader(
-    clips: Any, config: Config, layout: BitLayout, image_size: tuple[int, int], mask_size: tuple[int, int],
-    rank: int, world_size: int, start_step: int, pin_memory: bool = False,
-) -> tuple[DataLoader, StepBatchSampler]:
-    """DataLoader over ``clips`` yielding collated batches from ``start_step`` on (endless)."""
+Collate = Callable[[list[Any]], dict[str, torch.Tensor]]
+
+
+def train_dataset(clips: Any, config: Config, layout: BitLayout, image_size: tuple[int, int],
+                  mask_size: tuple[int, int]) -> tuple[Dataset, Collate]:
+    """The model family's training samples of ``clips`` and their collate function: Pix2Seq-D's
+    :class:`VideoTrainSet` (target + conditioning), or Video K-Net's frame pairs
+    (:class:`vps.train.knet.PairTrainSet`)."""
+    if config.model.family == knet.FAMILY:
+        return knet.PairTrainSet(clips, image_size, mask_size, config.knet.ref_max_offset), knet.collate_pairs
     cond_drop = config.diffusion.cond_drop_prob
     if config.data.dataset == "cityscapes":
         cond_drop = 1.0  # single images: the conditioning is always zero
     dataset = VideoTrainSet(clips, layout, image_size, mask_size, cond_drop, config.data.shuffle_track_ids,
                             dataset_meta(config).ignore_label, config.data.single_frame_prob,
                             config.data.track_id_order)
+    return dataset, collate_samples
+
+
+def build_train_loader(
+    clips: Any, config: Config, layout: BitLayout, image_size: tuple[int, int], mask_size: tuple[int, int],
+    rank: int, world_size: int, start_step: int, pin_memory: bool = False,
+) -> tuple[DataLoader, StepBatchSampler]:
+    """DataLoader over ``clips`` yielding collated batches from ``start_step`` on (endless)."""
+    dataset, collate = train_dataset(clips, config, layout, image_size, mask_size)
     sampler = StepBatchSampler(len(dataset), config.train.batch_size, config.train.seed, rank, world_size,
                                start_step)
     workers = config.data.num_workers
-    loader = DataLoader(dataset, batch_sampler=sampler, collate_fn=collate_samples, num_workers=workers,
+    loader = DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=workers,
                         pin_memory=pin_memory, persistent_workers=workers > 0,
                         prefetch_factor=2 if workers > 0 else None)
     return loader, sampler

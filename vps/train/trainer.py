@@ -28,6 +28,7 @@ from tqdm import tqdm
 from vps.config import Config
 from vps.errors import DataError
 from vps.train import data as tdata
+from vps.train import knet
 from vps.train.checkpoint import (
     Checkpoint,
     build_model,
@@ -105,6 +106,7 @@ class Trainer:
             raise ValueError(f"data.track_id_order must be random or spatial, got {order!r}")
         tdata.dataset_meta(config)  # unknown data.dataset: fail before any work
         check_student_config(config)  # unknown train.student: fail before any work
+        knet.check_family_config(config)
         self.amp_dtype = AMP_DTYPES[tc.precision] if self.device.type == "cuda" else None
         self.stop = min(tc.max_steps, opts.stop_step) if opts.stop_step is not None else tc.max_steps
         self.step, self.elapsed = 0, 0.0
@@ -150,8 +152,11 @@ class Trainer:
             self.tb = TensorBoard(self.out / "tb")
 
     def _loss_module(self) -> nn.Module:
-        """The diffusion loss, or the student stage's (``train.student``, :mod:`vps.train.student`)."""
+        """The diffusion loss, or the student stage's (``train.student``, :mod:`vps.train.student`), or Video
+        K-Net's (:class:`vps.train.knet.PairLoss`)."""
         cfg = self.config
+        if cfg.model.family == knet.FAMILY:
+            return knet.PairLoss(self.model)
         if not cfg.train.student:
             return LossModule(self.model)
         def load_ema(model: nn.Module, path: Path) -> None:
@@ -210,18 +215,28 @@ class Trainer:
         self.metrics = dict(ckpt.metrics)
 
     # ---------------------------------------------------------------------------------------- training
+    def loss_inputs(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        """The loss module's tensor inputs of a collated batch, on the device: Pix2Seq-D's ``(images
+        [B, 3, H, W], target [B, h, w], cond [B, 2 * num_bits, h, w])``, Video K-Net's
+        :func:`vps.train.knet.pair_inputs`."""
+        dev = self.device
+        if self.config.model.family == knet.FAMILY:
+            return knet.pair_inputs(batch, self.normalize, dev)
+        images = self.normalize(batch["images"].to(dev, non_blocking=True))  # [B, 3, H, W]
+        target = batch["target"].to(dev, non_blocking=True)  # [B, h, w] int64
+        cond = batch["cond"].to(dev, non_blocking=True)  # [B, 2 * num_bits, h, w]
+        return images, target, cond
+
     def train_step(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, float]:
         """One optimiser step on ``batch``; returns (detached loss, grad norm before clipping)."""
         cfg, dev = self.config.train, self.device
         set_lr(self.optimizer, lr_at(self.step, cfg.lr, cfg.warmup_steps, cfg.max_steps, cfg.min_lr_ratio))
-        images = self.normalize(batch["images"].to(dev, non_blocking=True))  # [B, 3, H, W]
-        target = batch["target"].to(dev, non_blocking=True)  # [B, h, w] int64
-        cond = batch["cond"].to(dev, non_blocking=True)  # [B, 2 * num_bits, h, w]
+        inputs = self.loss_inputs(batch)
         self.generator.manual_seed(step_seed(cfg.seed, self.info.rank, self.step))
         amp = (torch.autocast(dev.type, dtype=self.amp_dtype) if self.amp_dtype is not None
                else contextlib.nullcontext())
         with amp:
-            loss = self.wrapped(images, target, cond, self.generator)
+            loss = self.wrapped(*inputs, self.generator)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(self.optimizer)
