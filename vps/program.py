@@ -104,6 +104,9 @@ class KernelPlan:
     match_threshold: float  # association: bi-softmax similarity needed to continue a track
     memory_frames: int  # association: a track unseen for this many frames is forgotten
     memory_momentum: float  # association: memory embedding <- m * memory + (1 - m) * new
+    # association: similarity logits are embedding dot products / temperature, the temperature the tracking
+    # embeddings were trained with (vps.model.knet.losses.track_loss; L2-normalised embeddings)
+    temperature: float = 0.1
 
     def __post_init__(self) -> None:
         if min(self.num_things, self.kernel_dim, self.embed_dim, self.memory_frames) < 1:
@@ -117,6 +120,8 @@ class KernelPlan:
         for name in ("score_threshold", "mask_threshold", "overlap_threshold", "match_threshold"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"kernel plan: {name} must lie in [0, 1], got {getattr(self, name)}")
+        if not self.temperature > 0.0:
+            raise ValueError(f"kernel plan: temperature must be > 0, got {self.temperature}")
         if not 0.0 <= self.memory_momentum < 1.0:
             raise ValueError(f"kernel plan: memory_momentum must lie in [0, 1), got {self.memory_momentum}")
 

@@ -96,3 +96,14 @@ def test_empty_frames(n: int) -> None:
     assert associate(memory, E[:n], np.full(n, 13), PLAN).tolist() == list(range(1, n + 1))
     assert associate(memory, np.zeros((0, 4), np.float32), np.zeros(0, int), PLAN).size == 0
     assert memory.frame == 2
+
+
+def test_temperature_makes_unit_embeddings_matchable() -> None:
+    # 5 cars with orthogonal unit embeddings: at temperature 1 the softmaxes are too flat (e / (e + 4) < 0.5)
+    unit = np.eye(5, dtype=np.float32)
+    cars = np.full(5, 13)
+    for temperature, ids in ((1.0, [6, 7, 8, 9, 10]), (0.1, [1, 2, 3, 4, 5])):
+        plan = replace(KERNELS, temperature=temperature)
+        memory = TrackMemory()
+        associate(memory, unit, cars, plan)
+        assert associate(memory, unit, cars, plan).tolist() == ids

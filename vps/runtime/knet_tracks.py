@@ -6,8 +6,9 @@ against a memory of recent tracks (embedding, id, class, last frame seen), with 
 
 1. tracks unseen for more than ``memory_frames`` frames are forgotten (a track last seen at frame ``t``
    can still be matched at frame ``t + memory_frames``);
-2. similarity: the bi-softmax of the embeddings' dot products (:func:`bisoftmax`: the mean of the softmax
-   over the memory and the softmax over the detections), zero between different classes;
+2. similarity: the bi-softmax of the embeddings' dot products divided by the plan's ``temperature`` (the
+   one the tracking loss was trained with; :func:`bisoftmax`: the mean of the softmax over the memory and
+   the softmax over the detections), zero between different classes;
 3. matching: greedy by decreasing similarity, one-to-one, pairs at or above ``match_threshold``; a matched
    instance takes its track's id and the track's embedding moves towards the new one with momentum
    (``m * memory + (1 - m) * new``, ``m = memory_momentum``);
@@ -49,9 +50,9 @@ class TrackMemory:
     next_id: int = 1  # where the search for a free id starts
 
 
-def bisoftmax(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``float32 [n, m]`` mean of the row and the column softmax of ``a [n, D] @ b [m, D]^T``."""
-    logits = np.asarray(a, np.float64) @ np.asarray(b, np.float64).T
+def bisoftmax(a: np.ndarray, b: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """``float32 [n, m]``: mean of the row and column softmaxes of ``a [n, D] @ b [m, D]^T / temperature``."""
+    logits = np.asarray(a, np.float64) @ np.asarray(b, np.float64).T / temperature
     if logits.size == 0:
         return logits.astype(np.float32)
     rows = np.exp(logits - logits.max(1, keepdims=True))
@@ -89,7 +90,7 @@ def associate(memory: TrackMemory, embeds: np.ndarray, classes: np.ndarray, plan
     ids = np.zeros(len(classes), np.int64)
     matched: set[int] = set()
     if memory.tracks and len(classes):
-        sim = bisoftmax(embeds, np.stack([t.embed for t in memory.tracks]))  # [n, m]
+        sim = bisoftmax(embeds, np.stack([t.embed for t in memory.tracks]), plan.temperature)  # [n, m]
         same = classes[:, None] == np.array([t.class_id for t in memory.tracks])[None]
         for i, j in match(np.where(same, sim, 0.0), plan.match_threshold):
             track = memory.tracks[j]
