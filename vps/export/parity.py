@@ -10,7 +10,10 @@ Two comparisons (see :mod:`vps.export.verify`):
 
 A graph fails when its teacher-forced error exceeds the precision's tolerance (:data:`TOLERANCES`); the
 export fails when a graph fails or the closed-loop agreement is below the goal. The first failing graph in
-pipeline order is reported as the one that diverged.
+pipeline order is reported as the one that diverged. Statistics made with ``judged=False`` are reported
+but take no part in the rule: Video K-Net's sigmoid scores and masks, which are judged through the ids
+their fusion gives (a boundary pixel of a sharp mask can move by almost 1 while no id changes; measured
+on a 150-step knet_tiny in int8: max mask difference 0.475, fused ids 99.2 % the same).
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class DiffStats:
     calls: int = 0
     agree: int = 0  # id agreement: the final step's ids, the ids the step's next sample decodes to
     pixels: int = 0
+    judged: bool = True  # False: reported only, not part of the pass rule
     _samples: list[np.ndarray] = field(default_factory=list)
 
     def update(self, ref: np.ndarray, cand: np.ndarray) -> None:
@@ -94,13 +98,14 @@ class DiffStats:
     def to_dict(self, tol: Tolerance) -> dict[str, Any]:
         return {"output": self.output, "calls": self.calls, "max_abs_diff": self.max_abs,
                 "median_abs_diff": self.median_abs, "ref_max_abs": self.ref_max_abs, "rel_err": self.rel_err,
-                "teacher_forced_agreement": self.agreement, "passed": self.passed(tol)}
+                "teacher_forced_agreement": self.agreement,
+                "passed": self.passed(tol) if self.judged else None}
 
 
 def decide(graphs: dict[str, DiffStats], agreement: float, tol: Tolerance) -> tuple[bool, str | None, str]:
     """``(passed, diverged graph or "closed loop" or None, one-line message)``."""
     for name, st in graphs.items():  # in pipeline order
-        if not st.passed(tol):
+        if st.judged and not st.passed(tol):
             what = (f"teacher-forced id agreement {st.agreement:.4%} < {tol.agreement:.2%}"
                     if st.agreement is not None else f"relative error {st.rel_err:.3g} > {tol.rel_err:g}")
             return False, name, f"the {name} graph diverged ({st.output}: {what})"
@@ -127,7 +132,7 @@ def format_table(report: dict[str, Any]) -> str:
         agree = "-" if g["teacher_forced_agreement"] is None else f"{g['teacher_forced_agreement']:.3%}"
         lines.append(f"{name:<{nw}} {g['output']:<{ow}} {g['max_abs_diff']:>10.3g} "
                      f"{g['median_abs_diff']:>13.3g} {g['rel_err']:>9.3g} {agree:>9}  "
-                     f"{'yes' if g['passed'] else 'NO'}")
+                     f"{'-' if g['passed'] is None else 'yes' if g['passed'] else 'NO'}")
     loop = report["closed_loop"]
     goal, cls = report["tolerance"]["agreement"], loop.get("class_agreement")
     lines.append(f"closed loop (own predictions, same noise): id agreement {loop['agreement']:.3%} "
