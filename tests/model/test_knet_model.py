@@ -153,3 +153,19 @@ def test_exports_with_the_dynamo_exporter(tmp_path: Path) -> None:
     assert got[1].shape == (3, K, 24, 48)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w.numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize(("name", "mask", "kernels", "total_m"), [
+    ("knet_tiny", (48, 160), 16 + 17, (0.4, 1.5)),
+    ("knet_r50", (96, 312), 100 + 17, (15, 40)),
+])
+def test_presets_build(repo_root: Path, name: str, mask: tuple[int, int], kernels: int,
+                       total_m: tuple[float, float]) -> None:
+    from vps.config import load_config
+
+    cfg = load_config(repo_root / "configs" / f"{name}.yaml")
+    assert cfg.model.family == "video_knet" and cfg.train.eval_every == 0
+    assert cfg.data.clip_len >= cfg.knet.ref_max_offset + 1
+    model = build_model(cfg)
+    assert model.mask_size == mask and model.num_kernels == kernels
+    assert total_m[0] < model.num_parameters()["total"] / 1e6 < total_m[1]
