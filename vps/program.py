@@ -2,9 +2,11 @@
 
 A :class:`FrameProgram` is everything the runtime's frame engine (:class:`vps.runtime.Segmenter`) needs
 to know about a model beyond its graphs: the model family (which graphs, in which order, what state is
-carried between frames: :mod:`vps.runtime.families`), how a camera frame becomes the network input, the
-mask size, the class metadata and analog-bit layout, the post-processing thresholds, and the exact
-denoising plans.
+carried between frames: :mod:`vps.runtime.family`), how a camera frame becomes the network input, the
+mask size, the class metadata and analog-bit layout, the post-processing thresholds, and the family's own
+plan: the exact denoising plans of Pix2Seq-D (:class:`SamplerPlan`) or the kernels and the fusion and
+association settings of Video K-Net (:class:`KernelPlan`). Each family has exactly its own plan
+(:data:`FAMILY_PLANS`).
 
 A :class:`StepPlan` is one frame's denoiser calls, precomputed by the model's sampler
 (:meth:`vps.model.samplers.DDIMSampler.plan`): the signal level ``gamma`` fed to each call and the DDIM
@@ -26,6 +28,7 @@ from vps.data.meta import DatasetMeta
 
 RESIZE_MODES = ("stretch", "letterbox")
 CHANNEL_ORDERS = ("rgb", "bgr")
+FAMILY_PLANS = {"pix2seq_d": "sampler", "video_knet": "kernels"}  # family -> the FrameProgram field it needs
 
 
 @dataclass(frozen=True)
@@ -82,10 +85,52 @@ class SamplerPlan:
 
 
 @dataclass(frozen=True)
+class KernelPlan:
+    """Video K-Net's kernels (sizes of the ``knet_frame`` graph's carried input) and the runtime's panoptic
+    fusion and association settings (:mod:`vps.runtime.knet_fusion`, :mod:`vps.runtime.knet_tracks`).
+
+    Kernel ``k < num_things`` is a thing kernel (proposal), kernel ``num_things + s`` the stuff kernel of
+    class ``stuff_classes[s]``.
+    """
+
+    num_things: int  # N thing kernels (proposals)
+    num_kernels: int  # K = N + S (one stuff kernel per stuff class)
+    kernel_dim: int  # E: channels of a kernel (prev_kernels [1, K, E])
+    embed_dim: int  # D: tracking embedding of a thing kernel
+    stuff_classes: tuple[int, ...]  # class id of stuff kernel s, in kernel order
+    score_threshold: float  # fusion: thing kernels whose best thing-class score is below are dropped
+    mask_threshold: float  # fusion: mask probability above which a pixel belongs to a kernel's mask
+    overlap_threshold: float  # fusion: share of a thing's mask that must still be free for it to be kept
+    match_threshold: float  # association: bi-softmax similarity needed to continue a track
+    memory_frames: int  # association: a track unseen for this many frames is forgotten
+    memory_momentum: float  # association: memory embedding <- m * memory + (1 - m) * new
+    # association: similarity logits are embedding dot products / temperature, the temperature the tracking
+    # embeddings were trained with (vps.model.knet.losses.track_loss; L2-normalised embeddings)
+    temperature: float = 0.1
+
+    def __post_init__(self) -> None:
+        if min(self.num_things, self.kernel_dim, self.embed_dim, self.memory_frames) < 1:
+            raise ValueError("kernel plan: num_things, kernel_dim, embed_dim and memory_frames must be >= 1")
+        if self.num_kernels != self.num_things + len(self.stuff_classes):
+            raise ValueError(f"kernel plan: num_kernels ({self.num_kernels}) must be num_things "
+                             f"({self.num_things}) + one per stuff class ({len(self.stuff_classes)})")
+        if not self.stuff_classes or len(set(self.stuff_classes)) != len(self.stuff_classes):
+            raise ValueError(f"kernel plan: stuff_classes must be distinct and non-empty, got "
+                             f"{self.stuff_classes}")
+        for name in ("score_threshold", "mask_threshold", "overlap_threshold", "match_threshold"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"kernel plan: {name} must lie in [0, 1], got {getattr(self, name)}")
+        if not self.temperature > 0.0:
+            raise ValueError(f"kernel plan: temperature must be > 0, got {self.temperature}")
+        if not 0.0 <= self.memory_momentum < 1.0:
+            raise ValueError(f"kernel plan: memory_momentum must lie in [0, 1), got {self.memory_momentum}")
+
+
+@dataclass(frozen=True)
 class FrameProgram:
     """What the frame engine runs for one model (see the module docstring)."""
 
-    family: str  # model family: a key of vps.runtime.families.FAMILIES
+    family: str  # model family: a key of vps.runtime.family.FAMILIES
     preset: str  # the training preset's name
     meta: DatasetMeta
     layout: BitLayout
@@ -95,9 +140,10 @@ class FrameProgram:
     channel_order: str  # channel order the network input expects: rgb | bgr
     resize_mode: str  # stretch | letterbox: how a frame of another size is fitted to input_size
     mask_size: tuple[int, int]  # (h, w) of the predicted masks
-    sampler: SamplerPlan
+    sampler: SamplerPlan | None  # pix2seq_d: the denoising plans (None for other families)
     min_instance_area: int  # post-processing: smaller instances lose their id (mask pixels)
     min_part_area: int  # post-processing: detached instance parts this big become instances (0 = off)
+    kernels: KernelPlan | None = None  # video_knet: kernels, fusion and association (None for others)
 
     def __post_init__(self) -> None:
         for name, hw in (("input_size", self.input_size), ("mask_size", self.mask_size)):
@@ -112,6 +158,24 @@ class FrameProgram:
         if self.min_instance_area < 0 or self.min_part_area < 0:
             raise ValueError(f"min_instance_area and min_part_area must be >= 0, got "
                              f"{self.min_instance_area} and {self.min_part_area}")
+        self._check_plan()
+
+    def _check_plan(self) -> None:
+        """A known family has exactly its own plan (:data:`FAMILY_PLANS`); Video K-Net's stuff kernels are
+        stuff classes of the metadata."""
+        need = FAMILY_PLANS.get(self.family)
+        if need is None:
+            return  # the runtime's family registry refuses an unknown family with the list of known ones
+        for name in set(FAMILY_PLANS.values()):
+            have = getattr(self, name) is not None
+            if have != (name == need):
+                raise ValueError(f"family {self.family!r} needs {need} and no other plan, but {name} is "
+                                 f"{'set' if have else 'missing'}")
+        if self.kernels is not None:
+            bad = sorted(set(self.kernels.stuff_classes) - set(self.meta.stuff_ids))
+            if bad:
+                raise ValueError(f"kernel plan: stuff_classes {bad} are not stuff classes of "
+                                 f"{self.meta.name}")
 
     def with_postprocess(self, min_instance_area: int | None = None,
                          min_part_area: int | None = None) -> FrameProgram:

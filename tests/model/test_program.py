@@ -43,3 +43,23 @@ def test_spacing_reaches_the_manifest_and_old_manifests_mean_td() -> None:
     assert from_dict(SamplerPlan, stored, "sampler") == plan
     del stored["spacing"]  # a manifest written before the option existed
     assert from_dict(SamplerPlan, stored, "sampler").spacing == "td"
+
+
+def test_kernel_plan_of_a_knet_config() -> None:
+    import inspect
+    from dataclasses import replace
+
+    from vps.model.knet.losses import track_loss
+
+    config = load_config("configs/tiny.yaml")
+    config = replace(config, model=replace(config.model, family="video_knet"))
+    program = frame_program(config, KITTI_STEP, BitLayout(), steps=7)  # steps: not a K-Net notion, ignored
+    plan = program.kernels
+    assert program.family == "video_knet" and program.sampler is None and plan is not None
+    assert plan.num_things == config.knet.num_proposals and plan.stuff_classes == KITTI_STEP.stuff_ids
+    assert plan.num_kernels == plan.num_things + 17 and plan.match_threshold == config.knet.match_threshold
+    assert (program.min_instance_area, program.min_part_area) == (0, 0)  # K-Net's fusion is its clean-up
+    # association's similarity uses the temperature the tracking embeddings are trained with
+    assert plan.temperature == inspect.signature(track_loss).parameters["temperature"].default
+    with pytest.raises(ValueError, match="model.family"):
+        frame_program(replace(config, model=replace(config.model, family="other")), KITTI_STEP, BitLayout())

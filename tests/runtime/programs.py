@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from vps.bits import BitLayout
 from vps.data.meta import KITTI_STEP
-from vps.program import FrameProgram, SamplerPlan, StepPlan
+from vps.program import FrameProgram, KernelPlan, SamplerPlan, StepPlan
 from vps.runtime.manifest import GraphSpec, Manifest
 
 
@@ -35,6 +35,19 @@ def make_program(input_size: tuple[int, int] = (16, 32), stride: int = 2, **chan
                            channel_order="rgb", resize_mode="stretch", mask_size=(h // stride, w // stride),
                            sampler=SAMPLER, min_instance_area=4, min_part_area=0)
     return replace(program, **changes) if changes else program  # type: ignore[arg-type]
+
+
+# 4 thing kernels + one per KITTI-STEP stuff class (17), 8-channel kernels, 4-d embeddings
+KERNELS = KernelPlan(num_things=4, num_kernels=4 + len(KITTI_STEP.stuff_ids), kernel_dim=8, embed_dim=4,
+                     stuff_classes=KITTI_STEP.stuff_ids, score_threshold=0.3, mask_threshold=0.5,
+                     overlap_threshold=0.6, match_threshold=0.5, memory_frames=5, memory_momentum=0.8)
+
+
+def make_knet_program(input_size: tuple[int, int] = (16, 32), stride: int = 2,
+                      **changes: object) -> FrameProgram:
+    """A fake Video K-Net's program: ``input_size / stride`` masks, KITTI-STEP classes, :data:`KERNELS`."""
+    return make_program(input_size, stride, family="video_knet", sampler=None, kernels=KERNELS,
+                        min_instance_area=0, **changes)
 
 
 def make_manifest(program: FrameProgram | None = None, graphs: tuple[GraphSpec, ...] = (),

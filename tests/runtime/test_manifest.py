@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.runtime.programs import SAMPLER, make_program
+from tests.runtime.programs import KERNELS, SAMPLER, make_knet_program, make_program
 from vps.bits import BitLayout
 from vps.data.meta import KITTI_STEP
 from vps.runtime.manifest import (
@@ -66,6 +66,37 @@ def test_round_trip_and_hashes(export_dir: Path) -> None:
     assert not [p.name for p in export_dir.iterdir() if p.name.endswith(".tmp")]  # atomic write left nothing
     with pytest.raises(KeyError, match="no graph"):
         loaded.graph("decoder")
+
+
+def test_kernel_plan_round_trip(tmp_path: Path) -> None:
+    frame = GraphSpec(name="knet_frame", file="knet_frame.onnx", engine="onnx", precision="fp32",
+                      inputs=(TensorSpec("image", ("batch", 3, "height", "width")),
+                              TensorSpec("prev_kernels", ("batch", 21, 8)),
+                              TensorSpec("has_prev", ("batch",))),
+                      outputs=(TensorSpec("scores", ("batch", 21, 19)),))
+    (tmp_path / "knet_frame.onnx").write_bytes(b"knet")
+    written = write_manifest(tmp_path, Manifest(program=make_knet_program(), graphs=(frame,), opset=18,
+                                                versions={}))
+    raw = json.loads((tmp_path / MANIFEST_NAME).read_text())
+    assert raw["program"]["sampler"] is None and raw["program"]["kernels"]["stuff_classes"][0] == 0
+    loaded = load_manifest(tmp_path)
+    assert loaded == written and loaded.program.kernels == KERNELS and loaded.program.family == "video_knet"
+    _edit(tmp_path, program__kernels={**raw["program"]["kernels"], "num_kernels": "21"})
+    with pytest.raises(ManifestError, match=r"manifest\.program\.kernels\.num_kernels: expected int"):
+        load_manifest(tmp_path)
+    _edit(tmp_path, program__kernels=None)
+    with pytest.raises(ManifestError, match="family 'video_knet' needs kernels"):
+        load_manifest(tmp_path)
+
+
+def test_schema_2_manifest_without_kernels_still_loads(export_dir: Path) -> None:
+    """Manifests written before the kernel plan existed have no ``kernels`` key: they load unchanged."""
+    raw = json.loads((export_dir / MANIFEST_NAME).read_text())
+    del raw["program"]["kernels"]
+    (export_dir / MANIFEST_NAME).write_text(json.dumps(raw))
+    loaded = load_manifest(export_dir)
+    assert loaded.schema_version == 2 and loaded.program.kernels is None and loaded.program.sampler == SAMPLER
+    assert loaded == write_manifest(export_dir, _manifest())
 
 
 def test_unlisted_extra_files_are_fine(export_dir: Path) -> None:
@@ -137,6 +168,7 @@ def test_malformed_json_refused(export_dir: Path) -> None:
     ({"program__family": "tflite_net"}, None),
     ({"graphs": [{"name": "encoder"}]}, r"manifest\.graphs\[0\]: missing key\(s\)"),
     ({"program__sampler": "ddim"}, r"manifest\.program\.sampler: expected a mapping"),
+    ({"program__sampler": None}, r"family 'pix2seq_d' needs sampler and no other plan, but sampler is "),
     ({"opset": "17"}, r"manifest\.opset: expected int, got '17'"),
 ])
 def test_malformed_fields_refused(export_dir: Path, changes: dict[str, object], message: str | None) -> None:

@@ -34,6 +34,7 @@ from vps.runtime.backends.base import (
     ENCODER,
     FEATS,
     GAMMA,
+    HAS_PREV,
     IDS,
     IMAGE,
     X_NEXT,
@@ -62,8 +63,33 @@ class Sym:
 Shape = tuple[int | str | Sym, ...]
 
 
+class SizeRules:
+    """Input-size rules shared by every family's geometry: sides are positive multiples of ``multiple``
+    (at most :data:`MAX_SIDE`) and masks are the input divided by ``mask_stride``."""
+
+    image_size: tuple[int, int]
+    mask_stride: int
+
+    @property
+    def multiple(self) -> int:
+        raise NotImplementedError
+
+    def check_size(self, hw: tuple[int, int]) -> tuple[int, int]:
+        """``hw`` if both sides are positive multiples of :attr:`multiple`, else ``ValueError``."""
+        h, w = (int(v) for v in hw)
+        m = self.multiple
+        if h <= 0 or w <= 0 or h % m or w % m or max(h, w) > MAX_SIDE:
+            raise ValueError(f"input size {h}x{w}: both sides must be positive multiples of {m} "
+                             f"(and at most {MAX_SIDE}) for this model")
+        return h, w
+
+    def mask_size(self, hw: tuple[int, int]) -> tuple[int, int]:
+        h, w = self.check_size(hw)
+        return h // self.mask_stride, w // self.mask_stride
+
+
 @dataclass(frozen=True)
-class ModelGeometry:
+class ModelGeometry(SizeRules):
     """The sizes a Pix2SeqD network implies (enough to describe its graphs without torch)."""
 
     image_size: tuple[int, int]
@@ -88,19 +114,6 @@ class ModelGeometry:
         """Input sides must be multiples of this (stride-16 backbone, U-Net levels at the mask stride)."""
         return math.lcm(16, self.mask_stride * 2 ** (self.levels - 1))
 
-    def check_size(self, hw: tuple[int, int]) -> tuple[int, int]:
-        """``hw`` if both sides are positive multiples of :attr:`multiple`, else ``ValueError``."""
-        h, w = (int(v) for v in hw)
-        m = self.multiple
-        if h <= 0 or w <= 0 or h % m or w % m or max(h, w) > MAX_SIDE:
-            raise ValueError(f"input size {h}x{w}: both sides must be positive multiples of {m} "
-                             f"(and at most {MAX_SIDE}) for this model")
-        return h, w
-
-    def mask_size(self, hw: tuple[int, int]) -> tuple[int, int]:
-        h, w = self.check_size(hw)
-        return h // self.mask_stride, w // self.mask_stride
-
 
 class GraphContract(ABC):
     """Base: the graph's tensors as symbolic shapes; everything else derives from them."""
@@ -108,8 +121,8 @@ class GraphContract(ABC):
     name: ClassVar[str]
     output_dtypes: ClassVar[dict[str, str]] = {}  # outputs that are not float32
 
-    def __init__(self, geometry: ModelGeometry) -> None:
-        self.geometry = geometry
+    def __init__(self, geometry: Any) -> None:
+        self.geometry = geometry  # the family's geometry (ModelGeometry, KNetGeometry): its SizeRules
 
     @abstractmethod
     def inputs(self) -> tuple[tuple[str, Shape], ...]:
@@ -177,12 +190,13 @@ class GraphContract(ABC):
 
     def sample_inputs(self, batch: int = 2, hw: tuple[int, int] | None = None,
                       seed: int = 0) -> tuple[Any, ...]:
-        """Random float32 tensors of the input shapes (batch 2 by default: batch 1 would be specialised)."""
+        """Random float32 tensors of the input shapes (batch 2 by default: batch 1 would be specialised);
+        uniform in [0, 1) for noise levels, coefficients and flags, standard normal otherwise."""
         import torch
 
         gen = torch.Generator().manual_seed(seed)
         shapes = self.input_shapes(batch, hw or self.trace_size())
-        return tuple(torch.rand(shapes[n], generator=gen) if n in (GAMMA, COEF)
+        return tuple(torch.rand(shapes[n], generator=gen) if n in (GAMMA, COEF, HAS_PREV)
                      else torch.randn(shapes[n], generator=gen) for n in self.input_names)
 
     def dynamic_shapes(self) -> tuple[Any, ...]:

@@ -10,7 +10,10 @@ Two comparisons (see :mod:`vps.export.verify`):
 
 A graph fails when its teacher-forced error exceeds the precision's tolerance (:data:`TOLERANCES`); the
 export fails when a graph fails or the closed-loop agreement is below the goal. The first failing graph in
-pipeline order is reported as the one that diverged.
+pipeline order is reported as the one that diverged. Statistics made with ``judged=False`` are reported
+but take no part in the rule: Video K-Net's sigmoid scores and masks, which are judged through the ids
+their fusion gives (a boundary pixel of a sharp mask can move by almost 1 while no id changes; measured
+on a 150-step knet_tiny in int8: max mask difference 0.475, fused ids 99.2 % the same).
 """
 
 from __future__ import annotations
@@ -19,8 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
-from vps.runtime.backends.base import GRAPH_NAMES
 
 MEDIAN_SAMPLES = 1 << 16  # abs differences kept per call for the median (strided subsample)
 
@@ -50,6 +51,7 @@ class DiffStats:
     calls: int = 0
     agree: int = 0  # id agreement: the final step's ids, the ids the step's next sample decodes to
     pixels: int = 0
+    judged: bool = True  # False: reported only, not part of the pass rule
     _samples: list[np.ndarray] = field(default_factory=list)
 
     def update(self, ref: np.ndarray, cand: np.ndarray) -> None:
@@ -96,14 +98,14 @@ class DiffStats:
     def to_dict(self, tol: Tolerance) -> dict[str, Any]:
         return {"output": self.output, "calls": self.calls, "max_abs_diff": self.max_abs,
                 "median_abs_diff": self.median_abs, "ref_max_abs": self.ref_max_abs, "rel_err": self.rel_err,
-                "teacher_forced_agreement": self.agreement, "passed": self.passed(tol)}
+                "teacher_forced_agreement": self.agreement,
+                "passed": self.passed(tol) if self.judged else None}
 
 
 def decide(graphs: dict[str, DiffStats], agreement: float, tol: Tolerance) -> tuple[bool, str | None, str]:
     """``(passed, diverged graph or "closed loop" or None, one-line message)``."""
-    for name in GRAPH_NAMES:
-        st = graphs[name]
-        if not st.passed(tol):
+    for name, st in graphs.items():  # in pipeline order
+        if st.judged and not st.passed(tol):
             what = (f"teacher-forced id agreement {st.agreement:.4%} < {tol.agreement:.2%}"
                     if st.agreement is not None else f"relative error {st.rel_err:.3g} > {tol.rel_err:g}")
             return False, name, f"the {name} graph diverged ({st.output}: {what})"
@@ -118,14 +120,19 @@ def decide(graphs: dict[str, DiffStats], agreement: float, tol: Tolerance) -> tu
 def format_table(report: dict[str, Any]) -> str:
     """Human-readable parity table of a ``parity.json`` dict."""
     ref, cand = report["reference"], report["backend"]
-    lines = [f"parity: {cand} ({report['engine']}, {report['precision']}) vs {ref}; {report['steps']} steps, "
+    steps = "" if report.get("steps") is None else f"{report['steps']} steps, "
+    family = report.get("pipeline", {}).get("family", "pix2seq_d")
+    nw = max([9] + [len(n) for n in report["graphs"]])
+    ow = max([7] + [len(g["output"]) for g in report["graphs"].values()])
+    lines = [f"parity: {cand} ({report['engine']}, {report['precision']}) vs {ref} ({family}); {steps}"
              f"{report['frames']} frames in {report['clips']} clips ({report['source']})",
-             f"{'graph':<9} {'output':<7} {'max|diff|':>10} {'median|diff|':>13} {'rel err':>9} "
+             f"{'graph':<{nw}} {'output':<{ow}} {'max|diff|':>10} {'median|diff|':>13} {'rel err':>9} "
              f"{'tf agree':>9}  ok"]
     for name, g in report["graphs"].items():
         agree = "-" if g["teacher_forced_agreement"] is None else f"{g['teacher_forced_agreement']:.3%}"
-        lines.append(f"{name:<9} {g['output']:<7} {g['max_abs_diff']:>10.3g} {g['median_abs_diff']:>13.3g} "
-                     f"{g['rel_err']:>9.3g} {agree:>9}  {'yes' if g['passed'] else 'NO'}")
+        lines.append(f"{name:<{nw}} {g['output']:<{ow}} {g['max_abs_diff']:>10.3g} "
+                     f"{g['median_abs_diff']:>13.3g} {g['rel_err']:>9.3g} {agree:>9}  "
+                     f"{'-' if g['passed'] is None else 'yes' if g['passed'] else 'NO'}")
     loop = report["closed_loop"]
     goal, cls = report["tolerance"]["agreement"], loop.get("class_agreement")
     lines.append(f"closed loop (own predictions, same noise): id agreement {loop['agreement']:.3%} "

@@ -1,6 +1,8 @@
 """The export pipeline behind ``vps-export``: graphs -> (int8 Q/DQ) -> (engines) -> manifest -> parity.
 
-Everything is written into a staging folder beside ``--out`` that replaces it in one rename at the end
+The graphs are those of the checkpoint's model family (``config.model.family``; :mod:`vps.export.families`):
+Pix2Seq-D's four sub-networks or Video K-Net's one ``knet_frame``. Everything is written into a staging
+folder beside ``--out`` that replaces it in one rename at the end
 (:func:`vps.export.artifacts.staging_folder`), so a crash never leaves half an export behind.
 """
 
@@ -17,15 +19,11 @@ from tqdm import tqdm
 
 from vps.data.codecs import atomic_write_bytes
 from vps.export.artifacts import build_manifest, graph_spec, staging_folder
-from vps.export.contracts import ModelGeometry, contracts_for
+from vps.export.families import ExportFamily, check_same_graphs, export_family, model_contracts
 from vps.export.onnx_export import export_graph, graph_summary, tool_versions
 from vps.export.parity import format_table
 from vps.export.verify import PARITY_NAME, load_verify_clips, verify
 from vps.runtime.manifest import Manifest, load_manifest, write_manifest
-
-# int8 applies to the denoiser graphs (``steps`` calls per frame: where the time goes); the encoder and the
-# context run once per frame, and the context carries the conditioning: int8 there cost the most accuracy.
-INT8_GRAPHS = ("denoiser_step", "denoiser_final")
 
 
 @dataclass(frozen=True)
@@ -70,13 +68,14 @@ def run_export(opts: ExportOptions) -> dict[str, Any]:
 
         trt, capability = require_tensorrt()
     model, config, meta = _load(opts)
-    geometry = ModelGeometry.from_model(model)
+    family = export_family(config.model.family)
+    geometry, contracts = model_contracts(model, family.name)
     input_size = geometry.check_size(opts.input_size or geometry.image_size)
     from vps.model.program import frame_program
 
     program = frame_program(config, meta, model.layout, opts.steps, opts.warm_start_steps,
                             opts.warm_start_time, input_size)
-    contracts = contracts_for(geometry)
+    _check_kernels(program, model)
     versions = tool_versions()
     summary: dict[str, Any] = {"out": str(opts.out), "graphs": {}, "lint": None, "parity": None}
     with staging_folder(opts.out) as tmp:
@@ -88,7 +87,7 @@ def run_export(opts: ExportOptions) -> dict[str, Any]:
         onnx_manifest = build_manifest(program, [graph_spec(c, "onnx", "fp32", opts.batch_sizes, input_size)
                                                  for c in contracts], opts.opset, versions)
         if opts.precision == "int8":
-            _quantize(tmp, onnx_manifest, opts)
+            _quantize(tmp, onnx_manifest, opts, family)
         files: list[str] = []
         if opts.engine == "trt":
             files = _build_engines(trt, tmp, contracts, opts, input_size)
@@ -108,9 +107,22 @@ def run_export(opts: ExportOptions) -> dict[str, Any]:
     return summary
 
 
-def _quantize(tmp: Path, fp32_manifest: Manifest, opts: ExportOptions) -> None:
-    """Replace each fp32 ``*.onnx`` in ``tmp`` by its int8 version (calibrated on recorded inputs): ONNX
-    Runtime's U8S8 QDQ for ``--engine onnx``, symmetric Q/DQ (what TensorRT requires) for ``--engine trt``."""
+def _check_kernels(program: Any, model: Any) -> None:
+    """A Video K-Net program's kernel plan must describe the model's kernels (``ValueError`` otherwise)."""
+    plan = program.kernels
+    if plan is None:
+        return
+    names = ("num_things", "num_kernels", "kernel_dim", "embed_dim", "stuff_classes")
+    want = tuple(getattr(plan, n) for n in names)
+    have = tuple(tuple(v) if isinstance(v, tuple | list) else v for v in (getattr(model, n) for n in names))
+    if want != have:
+        raise ValueError(f"the config's kernel plan (things, kernels, kernel_dim, embed_dim, stuff classes) "
+                         f"{want} differs from the model's {have}")
+
+
+def _quantize(tmp: Path, fp32_manifest: Manifest, opts: ExportOptions, family: ExportFamily) -> None:
+    """Replace the family's int8 graphs in ``tmp`` by their int8 versions (calibrated on recorded inputs):
+    ONNX Runtime's U8S8 QDQ for ``--engine onnx``, symmetric Q/DQ (what TensorRT requires) for ``trt``."""
     from vps.export.calibrate import collect_feeds
     from vps.export.quantize import quantize_file, quantize_file_ort
 
@@ -119,9 +131,9 @@ def _quantize(tmp: Path, fp32_manifest: Manifest, opts: ExportOptions) -> None:
     for name, samples in feeds.items():
         # a graph the exported plans never call (denoiser_step of a 1-step export) has nothing to calibrate
         # on and runs on no frame: it stays fp32
-        if name in INT8_GRAPHS and samples:
+        if name in family.int8_graphs and samples:
             path = tmp / f"{name}.onnx"
-            quantize(path, path, samples)
+            quantize(path, path, samples, ops=family.int8_ops)
 
 
 def _build_engines(trt: Any, tmp: Path, contracts: Any, opts: ExportOptions,
@@ -170,12 +182,8 @@ def run_verify_only(opts: ExportOptions) -> dict[str, Any]:
     """Verify an existing export folder against the checkpoint (its manifest must be intact)."""
     manifest = load_manifest(opts.out)  # ManifestError if a file was changed since the export
     opts = replace(opts, engine=manifest.engine, precision=manifest.precision)
-    model, _, meta = _load(opts)
-    geometry = ModelGeometry.from_model(model)
-    for c in contracts_for(geometry):
-        if c.tensor_specs() != (manifest.graph(c.name).inputs, manifest.graph(c.name).outputs):
-            raise ValueError(f"{opts.checkpoint}: the checkpoint's {c.name} graph does not match the "
-                             f"artifacts in {opts.out} (different model)")
+    model, config, meta = _load(opts)
+    check_same_graphs(model, config.model.family, manifest, opts.checkpoint, opts.out)
     return {"out": str(opts.out), "lint": None, "graphs": {},
             "parity": _verify_into(opts.out, manifest, model, meta, opts, None)}
 

@@ -197,7 +197,9 @@ def quantize_file_ort(src: str | Path, dst: str | Path, feeds: Iterable[dict[str
     Measured on this project's CPU (1 thread, tiny denoiser step): fp32 20.6 ms, the symmetric Q/DQ of
     :func:`quantize_file` 24.9 ms (no integer kernel: inputs only, int8 activations), this 11.4 ms with
     99.96 % of the next sample's bits of the same sign. TensorRT needs symmetric activations (zero point 0),
-    so ``--engine trt`` keeps :func:`quantize_file`.
+    so ``--engine trt`` keeps :func:`quantize_file`. As there, a ``MatMul`` / ``Gemm`` is quantized only when
+    its second input is a weight initializer (attention's activation x activation products stay in float),
+    and the first and last quantizable operators stay in float (:func:`find_targets` ``keep_ends``).
     """
     import onnx
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static

@@ -6,8 +6,12 @@ frame preparation, the family's frame program (same seed, so the same noise), th
 artifacts), the conditioning on each pipeline's own previous predictions and the track table, ending in
 frame-resolution tracked panoptic maps. While the reference runs, a :class:`TeacherForcing` hook feeds every
 graph call's exact inputs to the artifacts too, so each graph is also compared on identical inputs (see
-:mod:`vps.export.parity` for the statistics and the pass rule). The result is ``parity.json`` (listed in
-the manifest) and a printed table.
+:mod:`vps.export.parity` for the statistics and the pass rule), including what the family carries from
+frame to frame (Pix2Seq-D's conditioning bits, Video K-Net's ``prev_kernels``): the reference's. Video
+K-Net's ``knet_frame`` is judged by the teacher-forced agreement of the panoptic fusion of both outputs
+(class and kernel per pixel) and by the relative error of the vectors that reach the next frame (embeds,
+kernels); its probabilities (scores, masks) are reported only (see :mod:`vps.export.parity`). The result
+is ``parity.json`` (listed in the manifest) and a printed table.
 """
 
 from __future__ import annotations
@@ -23,20 +27,32 @@ from tqdm import tqdm
 from vps.data.meta import DatasetMeta
 from vps.export.parity import TOLERANCES, DiffStats, decide
 from vps.export.verify_data import VERIFY_SEED, VerifyClip, kitti_clips, synthetic_clips
-from vps.runtime.backends.base import Backend
+from vps.program import FrameProgram
+from vps.runtime.backends.base import EMBEDS, KERNELS, KNET_FRAME, MASKS, SCORES, Backend
 from vps.runtime.manifest import Manifest
 from vps.runtime.segmenter import DEFAULT_TRACKER, Segmenter
 
 PARITY_NAME = "parity.json"
+KNET_OUTPUTS = (SCORES, MASKS, EMBEDS, KERNELS)
+
+
+def graph_stats(family: str) -> dict[str, DiffStats]:
+    """The teacher-forced statistics of a family's graphs, in pipeline order (the report's ``graphs``)."""
+    if family == "video_knet":
+        # scores and masks are judged through the fused ids; embeds and kernels by relative error
+        outputs = {f"{KNET_FRAME}.{n}": DiffStats(n, judged=n in (EMBEDS, KERNELS)) for n in KNET_OUTPUTS}
+        return {KNET_FRAME: DiffStats("fused ids"), **outputs}
+    return {"encoder": DiffStats("feats"), "context": DiffStats("ctx*"), "denoiser_step": DiffStats("x_next"),
+            "denoiser_final": DiffStats("ids")}
 
 
 class TeacherForcing:
     """Engine hook: runs each of the reference's graph calls on ``candidate`` too, recording differences."""
 
-    def __init__(self, reference: Backend, candidate: Backend, label_divisor: int = 1000) -> None:
-        self.reference, self.candidate, self.label_divisor = reference, candidate, label_divisor
-        self.stats = {"encoder": DiffStats("feats"), "context": DiffStats("ctx*"),
-                      "denoiser_step": DiffStats("x_next"), "denoiser_final": DiffStats("ids")}
+    def __init__(self, reference: Backend, candidate: Backend, program: FrameProgram) -> None:
+        self.reference, self.candidate, self.program = reference, candidate, program
+        self.label_divisor = program.layout.label_divisor
+        self.stats = graph_stats(program.family)
 
     def _cand_in(self, x: Any) -> Any:
         if isinstance(x, list | tuple):
@@ -45,6 +61,10 @@ class TeacherForcing:
 
     def __call__(self, graph: str, inputs: tuple[Any, ...], out: list[Any]) -> None:
         cand = self.candidate.run(graph, *self._cand_in(inputs))
+        if graph == KNET_FRAME:
+            self._knet_frame([self.reference.to_numpy(r) for r in out],
+                             [self.candidate.to_numpy(c) for c in cand])
+            return
         stats = self.stats[graph]
         for r, c in zip(out, cand, strict=True):
             ref_np, cand_np = self.reference.to_numpy(r), self.candidate.to_numpy(c)
@@ -54,6 +74,23 @@ class TeacherForcing:
             stats.update(ref_np, cand_np)
             if graph == "denoiser_step":  # the next sample's bits (sign per channel) decide the ids
                 stats.update_agreement(self._bits_ids(ref_np), self._bits_ids(cand_np))
+
+    def _knet_frame(self, ref: list[np.ndarray], cand: list[np.ndarray]) -> None:
+        """Each output's differences, and the agreement of the fusion of both (class and kernel per pixel)."""
+        for name, r, c in zip(KNET_OUTPUTS, ref, cand, strict=True):
+            self.stats[f"{KNET_FRAME}.{name}"].update(r, c)
+        self.stats[KNET_FRAME].update_ids(self._fused(ref), self._fused(cand))
+
+    def _fused(self, outputs: list[np.ndarray]) -> np.ndarray:
+        """``int32 [B, h, w]`` ``class * divisor + 1 + kernel`` of the panoptic fusion of ``knet_frame``'s
+        outputs (:mod:`vps.runtime.knet_fusion`; the kernel index says which thing kernel won a pixel)."""
+        from vps.runtime.knet_fusion import fuse
+
+        scores, masks = outputs[0], outputs[1]
+        plan, things = self.program.kernels, self.program.meta.thing_ids
+        assert plan is not None
+        fused = [fuse(s, m, plan, things) for s, m in zip(scores, masks, strict=True)]
+        return np.stack([f.panoptic(f.kept + 1, self.label_divisor) for f in fused])
 
     def _bits_ids(self, bits: np.ndarray) -> np.ndarray:
         """``int32 [B, h, w]`` ids of analog bits ``[B, 16, h, w]`` (a bit is set where it is > 0)."""
@@ -118,7 +155,7 @@ def verify(reference: Backend, candidate: Backend, manifest: Manifest, clips: Se
     """Compare ``candidate`` (the artifacts) with ``reference`` (PyTorch); returns the parity report dict."""
     program, precision = manifest.program, manifest.precision
     tol = TOLERANCES[precision]
-    tf = TeacherForcing(reference, candidate, program.layout.label_divisor)
+    tf = TeacherForcing(reference, candidate, program)
     engine = {"seed": seed, "warm_start": warm_start}
     ref_preds = run_clips(Segmenter(program, reference, hooks=[tf], **engine), clips,
                           f"verify {reference.name}", progress)
@@ -134,8 +171,9 @@ def verify(reference: Backend, candidate: Backend, manifest: Manifest, clips: Se
                      "postprocess": "vps.postprocess (torch on the reference, NumPy on the artifacts)",
                      "tracking": asdict(DEFAULT_TRACKER), "compared": "tracked panoptic maps at frame size",
                      "min_instance_area": program.min_instance_area, "min_part_area": program.min_part_area},
-        "steps": program.sampler.cold.steps, "warm_start": warm_start,
-        "warm_steps": program.sampler.warm.steps, "seed": seed, "source": source, "clips": len(clips),
+        "steps": None if program.sampler is None else program.sampler.cold.steps, "warm_start": warm_start,
+        "warm_steps": None if program.sampler is None else program.sampler.warm.steps, "seed": seed,
+        "source": source, "clips": len(clips),
         "frames": sum(len(c) for c in clips), "input_size": list(program.input_size),
         "tolerance": {"agreement": tol.agreement, "rel_err": tol.rel_err},
         "graphs": {name: st.to_dict(tol) for name, st in tf.stats.items()},

@@ -9,7 +9,7 @@ indirectly: a driving stack installs only ``vps-toolkit`` (numpy, OpenCV, SciPy,
 exported graphs. ``tests/runtime/test_torch_free.py`` enforces this.
 """
 
-from vps.program import FrameProgram, SamplerPlan, StepPlan
+from vps.program import FrameProgram, KernelPlan, SamplerPlan, StepPlan
 from vps.runtime.frames import RESIZE_MODES, FrameGeometry, prepare_frame, restore_labels
 from vps.runtime.manifest import (
     MANIFEST_NAME,
@@ -83,6 +83,7 @@ __all__ = [
     "Manifest",
     "ManifestError",
     "FrameProgram",
+    "KernelPlan",
     "SamplerPlan",
     "StepPlan",
     "ShapeProfile",

@@ -3,8 +3,9 @@
 The frame engine (:class:`vps.runtime.Segmenter`) owns everything common to every model: preparing the
 camera frame, post-processing the decoded ids, the stream state, tracking and the frame-resolution result.
 A model family owns what differs: which graphs a frame runs, in which order, and what it carries from one
-frame to the next (Pix2Seq-D: the bits of the two previous predictions and the warm-start sample; a
-kernel-based family: the previous frame's kernels). The manifest's ``program.family`` names the family.
+frame to the next (Pix2Seq-D: the bits of the two previous predictions and the warm-start sample,
+:mod:`vps.runtime.pix2seq_d`; Video K-Net: the previous frame's kernels and a memory of recent tracks,
+:mod:`vps.runtime.video_knet`). The manifest's ``program.family`` names the family.
 
 A family calls its graphs through :class:`GraphCalls`, never the backend directly, so stage timing and the
 engine's hooks (export verification's teacher forcing, int8 calibration's recording) see every call
@@ -76,7 +77,10 @@ class FrameModel(ABC):
         """Carry this frame's cleaned ids ``int32 [h, w]`` (host) to the next frame."""
 
 
-FAMILIES: dict[str, str] = {"pix2seq_d": "vps.runtime.pix2seq_d:Pix2SeqDFrame"}  # name -> "module:class"
+FAMILIES: dict[str, str] = {  # name -> "module:class"
+    "pix2seq_d": "vps.runtime.pix2seq_d:Pix2SeqDFrame",
+    "video_knet": "vps.runtime.video_knet:VideoKNetFrame",
+}
 
 
 def family_class(name: str) -> type[FrameModel]:

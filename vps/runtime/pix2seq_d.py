@@ -86,6 +86,8 @@ class Pix2SeqDFrame(FrameModel):
         super().__init__(program, calls, seed, warm_start)
         self.layout = program.layout
         self.noise = NoiseSource(seed)
+        if program.sampler is None:
+            raise ValueError("a pix2seq_d program needs its denoising plans (program.sampler)")
         self.plans = {False: program.sampler.cold, True: program.sampler.warm}
         be = calls.backend  # per-call gammas and coefficients uploaded once (no host->device copy per step)
         self._gammas = {warm: [be.asarray(np.full((1,), g, np.float32)) for g in plan.gammas]

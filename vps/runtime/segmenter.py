@@ -9,8 +9,10 @@ Per frame (:meth:`Segmenter.step`), with ``h x w`` the program's mask size:
 1. ``preprocess``: validate and fit the frame to the network input (:func:`~vps.runtime.frames.prepare_frame`,
    the program's ``resize_mode``); a frame size other than the stream's starts a new sequence first;
 2. the model family's graphs (:mod:`vps.runtime.family`; Pix2Seq-D: ``encoder``, ``context``,
-   ``denoise_i``, see :mod:`vps.runtime.pix2seq_d`), conditioned on what the family carries from the
-   previous frames, ending in decoded ids ``int32 [1, h, w]`` on the backend's device;
+   ``denoise_i``, see :mod:`vps.runtime.pix2seq_d`; Video K-Net: ``knet_frame``, then its panoptic fusion
+   and embedding association on the host, see :mod:`vps.runtime.video_knet`), conditioned on what the
+   family carries from the previous frames, ending in decoded ids ``int32 [1, h, w]`` (on the backend's
+   device for Pix2Seq-D, on the host for Video K-Net);
 3. ``decode``: the clean-up the model was evaluated with (:func:`vps.postprocess.postprocess_panoptic`, on
    the backend's arrays: NumPy for ONNX Runtime, tensors for torch), the ids to the host, and the family
    carries them to the next frame (the model's own cleaned 8-bit prediction, never the remapped track ids:

@@ -9,6 +9,10 @@ Sequence by sequence, every frame is conditioned on the model's own previous pre
 sequence start). Predictions are written as ``OUT/panoptic_maps/{split}/{seq}/{frame}.png`` at the input
 resolution, so ``vps-eval --gt INPUT --pred OUT`` scores them. When the input has ground truth the STQ is
 also printed and stored in ``OUT/predict.json``.
+
+A Video K-Net checkpoint (``model.family: video_knet``) runs its one graph per frame: the sampler options
+(``--steps``, ``--warm-start``, ``--warm-steps``, ``--warm-time``, ``--spacing``) and the diffusion
+post-processing thresholds do not apply to it and are refused.
 """
 
 from __future__ import annotations
@@ -95,6 +99,22 @@ def with_sampler(config: Config, warm_steps: int | None, spacing: str | None,
     return replace(config, diffusion=replace(config.diffusion, **changes)) if changes else config
 
 
+DIFFUSION_OPTIONS = ("steps", "warm_start", "warm_steps", "warm_time", "spacing", "min_instance_area",
+                     "min_part_area")  # options of the pix2seq_d family only
+
+
+def check_family_options(args: argparse.Namespace, family: str) -> None:
+    """``ValueError`` naming the options given that the checkpoint's family does not have."""
+    if family == "pix2seq_d":
+        return
+    given = [f"--{n.replace('_', '-')}" for n in DIFFUSION_OPTIONS
+             if getattr(args, n) is not None and getattr(args, n) is not False]
+    if given:
+        raise ValueError(f"{', '.join(given)}: options of the diffusion family (pix2seq_d); "
+                         f"{args.checkpoint} is a {family} model, which runs one graph per frame "
+                         f"(its fusion and association settings are the config's knet section)")
+
+
 def tracker_config(args: argparse.Namespace) -> Any:
     """The runtime's tracker (its default, with the command line's changes) with ``--track``, else None."""
     if not args.track:
@@ -137,6 +157,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     model, config, meta = load_for_inference(args.checkpoint, device)
+    family = config.model.family
+    check_family_options(args, family)
     config = with_postprocess(config, args.min_instance_area, args.min_part_area)
     config = with_sampler(config, args.warm_steps, args.spacing, args.warm_time)
     split = pick_split(args.input, args.split)
@@ -156,14 +178,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                          tracker=tracker_config(args))
     has_gt = dataset.label_dir is not None
     summary: dict[str, Any] = {"checkpoint": str(args.checkpoint), "input": str(args.input), "split": split,
-                               "steps": steps, "warm_start": args.warm_start, "seed": args.seed,
-                               "warm_steps": config.diffusion.warm_start_steps,
-                               "warm_time": config.diffusion.warm_start_time,
-                               "spacing": config.diffusion.spacing, "track": args.track,
-                               "continue_iou": args.continue_iou,
-                               "min_instance_area": config.diffusion.min_instance_area,
-                               "min_part_area": config.diffusion.min_part_area,
-                               "frames": res["frames"], "fps": res["fps"]}
+                               "family": family, "seed": args.seed, "track": args.track,
+                               "continue_iou": args.continue_iou, "frames": res["frames"], "fps": res["fps"]}
+    if family == "pix2seq_d":
+        d = config.diffusion
+        summary.update({"steps": steps, "warm_start": args.warm_start, "warm_steps": d.warm_start_steps,
+                        "warm_time": d.warm_start_time, "spacing": d.spacing,
+                        "min_instance_area": d.min_instance_area, "min_part_area": d.min_part_area})
     if has_gt:
         summary.update({k: res[k] for k in ("STQ", "AQ", "SQ")})
     atomic_write_bytes(args.out / "predict.json", json.dumps(summary, indent=2).encode())

@@ -12,6 +12,13 @@ order. Pix2Seq-D's graphs (:mod:`vps.export.contracts`):
   but the last (bit expectation and DDIM move inside the graph);
 * ``denoiser_final(x_t, ctx, gamma) -> [ids int32 [B, h, w]]``: the last step (argmax per byte inside).
 
+Video K-Net's one graph per frame (:mod:`vps.runtime.video_knet`):
+
+* ``knet_frame(image [B, 3, H, W], prev_kernels [B, K, E], has_prev [B]) -> [scores [B, K, C],
+  masks [B, K, h, w], embeds [B, N, D], kernels [B, K, E]]``: sigmoid class and mask probabilities of every
+  kernel (things first), the thing kernels' tracking embeddings and this frame's kernels (the next frame's
+  ``prev_kernels``; ``has_prev = 0`` makes the outputs independent of ``prev_kernels``).
+
 Arrays are the backend's own kind: NumPy arrays for ONNX Runtime, CUDA tensors for TensorRT, tensors on
 the module's device for PyTorch. ``asarray`` moves a host NumPy array in, ``to_numpy`` brings one back,
 so the frame program (:mod:`vps.runtime.pix2seq_d`) never needs to know which kind it holds. This module and
@@ -31,6 +38,10 @@ ENCODER, CONTEXT, DENOISER_STEP, DENOISER_FINAL = "encoder", "context", "denoise
 GRAPH_NAMES = (ENCODER, CONTEXT, DENOISER_STEP, DENOISER_FINAL)
 IMAGE, FEATS, COND, X_T, GAMMA, COEF = "image", "feats", "cond", "x_t", "gamma", "coef"
 X_NEXT, IDS = "x_next", "ids"
+KNET_FRAME = "knet_frame"
+KNET_GRAPH_NAMES = (KNET_FRAME,)
+PREV_KERNELS, HAS_PREV = "prev_kernels", "has_prev"
+SCORES, MASKS, EMBEDS, KERNELS = "scores", "masks", "embeds", "kernels"
 IONames = tuple[tuple[str, ...], tuple[str, ...]]  # (input names, output names) in call order
 
 

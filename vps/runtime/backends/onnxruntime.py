@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from vps.runtime.backends.base import (
+    CONTEXT,
     BackendUnavailableError,
     check_float32,
     io_names,
@@ -89,7 +90,7 @@ class OnnxRuntimeBackend:
             _check_io(session, spec)
             self.sessions[name] = session
         self.io = io_names(manifest.graphs)
-        self.ctx_names = self.io["context"][1]
+        self.ctx_names = self.io[CONTEXT][1] if CONTEXT in self.io else ()  # Pix2Seq-D's per-frame context
         self._ort_device = "cuda" if device == "cuda" else "cpu"
 
     # ---- the Backend protocol ---------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""PyTorch backend: runs a :class:`vps.model.Pix2SeqD` module's three sub-networks (imported lazily).
+"""PyTorch backend: runs a model family's graphs on its module (imported lazily): a
+:class:`vps.model.Pix2SeqD`'s sub-networks, or a Video K-Net's ``forward`` as its one graph ``knet_frame``.
 
 With ``cuda_graph`` (default on CUDA when opened from a checkpoint) a model family's whole frame is
 captured as CUDA graphs (:meth:`TorchBackend.frame_graphs`). The reference the exporter verifies artifacts
@@ -24,7 +25,7 @@ PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 class TorchBackend:
-    """A Pix2SeqD module's graphs (``run``) in eval mode, under ``inference_mode``."""
+    """A model's graphs (``run``) in eval mode, under ``inference_mode``."""
 
     name = "torch"
 
@@ -84,6 +85,8 @@ class TorchBackend:
         exported graphs' in-graph head (:mod:`vps.model.fused`), so verification compares two implementations.
         """
         with self._amp():
+            if graph == "knet_frame":  # Video K-Net: the module's forward is the frame's one graph
+                return [o.float().contiguous() for o in self.model(*inputs)]  # scores, masks, embeds, kernels
             if graph == "encoder":
                 return [self.model.encode(inputs[0]).float().contiguous()]  # [B, C, h, w]
             if graph == "context":
