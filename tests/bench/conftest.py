@@ -45,15 +45,14 @@ def make_torch_artifacts(checkpoint: Path, out: Path, steps: int = 2, warm_steps
     finds it without ``--checkpoint``.
     """
     from vps.export.artifacts import build_manifest, graph_spec
-    from vps.export.contracts import ModelGeometry, contracts_for
+    from vps.export.families import model_contracts
     from vps.model.checkpoint import load_for_inference
     from vps.model.program import frame_program
     from vps.runtime.manifest import write_manifest
 
     model, config, meta = load_for_inference(checkpoint)
-    geometry = ModelGeometry.from_model(model)
+    geometry, contracts = model_contracts(model, config.model.family)  # any model family
     size = geometry.image_size
-    contracts = contracts_for(geometry)
     out.mkdir(parents=True, exist_ok=True)
     for c in contracts:
         (out / f"{c.name}.onnx").write_bytes(PLACEHOLDER)

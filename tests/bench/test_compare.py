@@ -154,3 +154,26 @@ def test_compare_plot_and_program_without_steps(tmp_path: Path) -> None:
                               min_instance_area=4, min_part_area=0, sampler=None)
     plan = _plan_info(program, warm_start=True)  # type: ignore[arg-type]
     assert plan["steps"] is None and plan["warm_steps"] is None and plan["family"] == "video_knet"
+
+
+def test_a_video_knet_export_beside_a_pix2seq_d_one(tiny_checkpoint: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    # the comparison the issue asks for: both families in one session and one table, K-Net without steps;
+    # alone, a K-Net export runs without the (diffusion-only) naive baseline and gets its compute floor row
+    from tests.export.conftest import make_knet_checkpoint
+
+    knet = make_torch_artifacts(make_knet_checkpoint(tmp_path / "knet.pt"), tmp_path / "knet",
+                                record_checkpoint=True)
+    pix = make_torch_artifacts(tiny_checkpoint, tmp_path / "pix", 1, 1, record_checkpoint=True)
+    out = tmp_path / "cmp.json"
+    assert cli.main(["--artifacts", str(pix), str(knet), *FAST, "--json", str(out), "--no-progress"]) == 0
+    lanes = {lane["info"]["label"]: lane for lane in json.loads(out.read_text())["variants"]}
+    assert lanes["knet"]["info"]["family"] == "video_knet" and lanes["knet"]["info"]["steps"] is None
+    assert "knet_frame" in lanes["knet"]["stages"] and "denoise_0" in lanes["pix"]["stages"]
+    assert 0.0 <= lanes["knet"]["stq"]["STQ"] <= 1.0
+    single = tmp_path / "one.json"
+    assert cli.main(["--artifacts", str(knet), *FAST, "--json", str(single), "--no-progress"]) == 0
+    report = json.loads(single.read_text())
+    assert report["baseline"] is None and len(report["variants"]) == 1
+    assert cli.main(["--artifacts", str(knet), "--steps", "1,2", "--no-progress"]) == 2
+    assert "has no denoising steps" in capsys.readouterr().err

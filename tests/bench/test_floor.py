@@ -41,6 +41,6 @@ def test_floor_refuses_a_family_it_does_not_know(tmp_path: Path) -> None:
 
     folder = tmp_path / "art"
     manifest = tiny_manifest(folder)
-    other = replace(manifest, program=replace(manifest.program, family="video_knet"))
-    with pytest.raises(ValueError, match="'video_knet'"):
+    other = replace(manifest, program=replace(manifest.program, family="kmax_deeplab"))
+    with pytest.raises(ValueError, match="'kmax_deeplab'"):
         stage_flops(folder, other)

@@ -175,15 +175,15 @@ def check_same_model(checkpoint: str | Path, artifacts: str | Path) -> Any:
     The baseline must run the model that was exported, or the speed-up and STQ change compare two models.
     (Weights are not compared: the manifest does not record which checkpoint it came from.)
     """
-    from vps.export.contracts import ModelGeometry, contracts_for
+    from vps.export.families import check_same_graphs
     from vps.model.checkpoint import load_for_inference
 
     m = load_manifest(artifacts, verify=False)
     model, config, _ = load_for_inference(checkpoint, "cpu")
-    for c in contracts_for(ModelGeometry.from_model(model)):
-        if c.tensor_specs() != (m.graph(c.name).inputs, m.graph(c.name).outputs):
-            raise ValueError(f"--checkpoint {checkpoint}: its {c.name} graph does not match the artifacts in "
-                             f"{artifacts} (a different model)")
+    try:
+        check_same_graphs(model, config.model.family, m, checkpoint, artifacts)
+    except ValueError as e:
+        raise ValueError(f"--checkpoint {e}") from None
     if config.name != m.program.preset:
         raise ValueError(f"--checkpoint {checkpoint} is preset {config.name!r}, the artifacts in {artifacts} "
                          f"are {m.program.preset!r}")

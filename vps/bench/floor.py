@@ -25,7 +25,7 @@ import numpy as np
 
 from vps.runtime.manifest import Manifest
 
-FLOOR_FAMILIES = ("pix2seq_d",)  # families whose graphs-per-stage plan stage_flops knows
+FLOOR_FAMILIES = ("pix2seq_d", "video_knet")  # families whose graphs-per-stage plan stage_flops knows
 
 
 def _dims(info: Any) -> tuple[int, ...] | None:
@@ -103,6 +103,9 @@ def stage_flops(folder: str | Path, manifest: Manifest) -> dict[str, float]:
             raise FileNotFoundError(f"{onnx_file}: the floor is counted on the ONNX graphs")
         per_graph[g.name] = graph_flops(onnx_file, {t.name: _concrete(t.shape, program.input_size)
                                                     for t in g.inputs})
+    if program.family == "video_knet":  # one graph call per frame, timed as its own stage
+        return {"knet_frame": per_graph["knet_frame"]}
+    assert program.sampler is not None
     steps = program.sampler.warm.steps
     stages = {"encoder": per_graph["encoder"], "context": per_graph["context"]}
     for i in range(steps):
