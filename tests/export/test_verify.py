@@ -175,8 +175,9 @@ def test_one_step_int8_export_leaves_the_uncalled_step_graph_in_float(tiny_check
     import onnx
 
     out = tmp_path / "int8_1step"
-    code = main(["--checkpoint", str(tiny_checkpoint), "--out", str(out), "--precision", "int8", "--steps", "1",
-                 "--verify-clips", "1", "--verify-frames", "2", "--threads", "1", "--no-progress"])
+    code = main(["--checkpoint", str(tiny_checkpoint), "--out", str(out), "--precision", "int8",
+                 "--steps", "1", "--verify-clips", "1", "--verify-frames", "2", "--threads", "1",
+                 "--no-progress"])
     assert code in (0, 1) and (out / "parity.json").is_file()
     ops = {name: {n.op_type for n in onnx.load(str(out / f"{name}.onnx")).graph.node}
            for name in ("denoiser_step", "denoiser_final")}
