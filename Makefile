@@ -48,9 +48,9 @@ demo: $(STAMP)
 # README media (docs/media/, committed): vps-viz streams a fresh synthetic clip (seed 2718, unused elsewhere)
 # through every model of README_MODELS into an animated panel (image | each model | ground truth), and the
 # real grayscale KITTI clip of ../shared/data into an overlay (no ground truth there). A model is a
-# checkpoint (PATH@N: N denoiser steps, cold and warm) or an export folder; add the Video K-Net checkpoint
-# to the list when it ships: make readme-media README_MODELS="... checkpoints/knet_tiny.pt"
-README_MODELS ?= checkpoints/tiny_synth.pt@2 checkpoints/tiny_synth_1step.pt
+# checkpoint (PATH@N: N denoiser steps, cold and warm) or an export folder: the two shipped families at
+# their default settings, Pix2Seq-D (2 steps) and Video K-Net.
+README_MODELS ?= checkpoints/tiny_synth.pt@2 checkpoints/knet_tiny_synth.pt
 MEDIA ?= docs/media
 MEDIA_TMP ?= build/readme-media
 SHARED_DATA ?= ../shared/data
