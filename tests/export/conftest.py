@@ -59,13 +59,8 @@ def knet_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def knet_export(knet_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``vps-export`` of the tiny Video K-Net (fp32 ONNX, verified on one synthetic clip of 3 frames)."""
-    from vps.export.cli import main
-
-    out = tmp_path_factory.mktemp("knet_export") / "knet"
-    code = main(["--checkpoint", str(knet_checkpoint), "--out", str(out), "--verify-clips", "1",
-                 "--verify-frames", "3", "--threads", "1", "--no-progress"])
-    assert code == 0
-    return out
+    return exported(knet_checkpoint, tmp_path_factory.mktemp("knet_export") / "knet",
+                    ["--verify-clips", "1", "--verify-frames", "3", "--threads", "1", "--no-progress"])
 
 
 @pytest.fixture(scope="session")
@@ -76,9 +71,12 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def onnx_export(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``vps-export`` of the tiny checkpoint (fp32 ONNX, 2 steps, verified on one synthetic clip)."""
+    return exported(tiny_checkpoint, tmp_path_factory.mktemp("export") / "tiny", EXPORT_ARGS)
+
+
+def exported(checkpoint: Path, out: Path, args: list[str]) -> Path:
+    """``vps-export --checkpoint checkpoint --out out *args``, which must pass; returns ``out``."""
     from vps.export.cli import main
 
-    out = tmp_path_factory.mktemp("export") / "tiny"
-    code = main(["--checkpoint", str(tiny_checkpoint), "--out", str(out), *EXPORT_ARGS])
-    assert code == 0
+    assert main(["--checkpoint", str(checkpoint), "--out", str(out), *args]) == 0
     return out

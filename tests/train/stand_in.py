@@ -1,4 +1,5 @@
-"""A tiny stand-in for Pix2SeqD (same training interface) and a tiny KITTI-STEP folder writer."""
+"""A tiny stand-in for Pix2SeqD (same training interface), a tiny KITTI-STEP folder writer, and the check
+that two training runs ended in the same state."""
 
 from __future__ import annotations
 
@@ -36,6 +37,15 @@ class StandIn(nn.Module):
         pred = self.net(torch.cat([bits + 0.3 * noise, cond, img], 1))
         loss = F.mse_loss(pred, bits)
         return loss, {"loss": float(loss.detach())}
+
+
+def assert_same_weights(a: object, b: object) -> None:
+    """Two :class:`vps.train.trainer.Trainer` runs hold bit-identical model and EMA weights."""
+    b_weights = b.model.state_dict()  # type: ignore[attr-defined]
+    for k, w in a.model.state_dict().items():  # type: ignore[attr-defined]
+        assert torch.equal(w, b_weights[k]), k
+    for k, w in a.ema.shadow.items():  # type: ignore[attr-defined]
+        assert torch.equal(w, b.ema.shadow[k]), k  # type: ignore[attr-defined]
 
 
 def stand_in_factory(config: Config) -> nn.Module:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.train.stand_in import write_kitti_folder
+from tests.train.stand_in import assert_same_weights, write_kitti_folder
 from vps.config import Config
 from vps.data.clip import Clip
 from vps.model.knet import VideoKNet
@@ -108,11 +108,7 @@ def test_knet_resume_is_bit_exact(kitti_root: Path, tmp_path: Path) -> None:
     assert load_checkpoint(tmp_path / "b" / "last.pt").step == 4
     resumed = _run(_config(kitti_root), tmp_path / "b", resume=True)
     assert straight.step == resumed.step == 6
-    resumed_weights = resumed.model.state_dict()
-    for k, a in straight.model.state_dict().items():
-        assert torch.equal(a, resumed_weights[k]), k
-    for k, a in straight.ema.shadow.items():
-        assert torch.equal(a, resumed.ema.shadow[k]), k
+    assert_same_weights(straight, resumed)
     rows = [list(csv.DictReader((tmp_path / d / "log.csv").open())) for d in ("a", "b")]
     logged = [[(r["step"], r["loss"], r["lr"]) for r in rs] for rs in rows]
     assert logged[0] == logged[1]

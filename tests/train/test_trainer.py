@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.train.stand_in import normalize, stand_in_factory, write_kitti_folder
+from tests.train.stand_in import assert_same_weights, normalize, stand_in_factory, write_kitti_folder
 from vps.config import Config
 from vps.errors import DataError
 from vps.train.checkpoint import load_checkpoint
@@ -62,11 +62,7 @@ def test_resume_is_bit_exact(kitti_root: Path, tmp_path: Path) -> None:
     assert load_checkpoint(tmp_path / "b" / "last.pt").step == 4
     resumed = _run(_config(kitti_root), tmp_path / "b", resume=True)
     assert straight.step == resumed.step == 8
-    resumed_weights = resumed.model.state_dict()
-    for k, a in straight.model.state_dict().items():
-        assert torch.equal(a, resumed_weights[k]), k
-    for k, a in straight.ema.shadow.items():
-        assert torch.equal(a, resumed.ema.shadow[k]), k
+    assert_same_weights(straight, resumed)
     ca, cb = load_checkpoint(tmp_path / "a" / "last.pt"), load_checkpoint(tmp_path / "b" / "last.pt")
     assert ca.optimizer["state"][0]["step"] == cb.optimizer["state"][0]["step"]
     assert torch.equal(ca.optimizer["state"][0]["exp_avg"], cb.optimizer["state"][0]["exp_avg"])
