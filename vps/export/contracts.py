@@ -63,7 +63,7 @@ class Sym:
 Shape = tuple[int | str | Sym, ...]
 
 
-class SizeRules:
+class SizeRules(ABC):
     """Input-size rules shared by every family's geometry: sides are positive multiples of ``multiple``
     (at most :data:`MAX_SIDE`) and masks are the input divided by ``mask_stride``."""
 
@@ -71,8 +71,9 @@ class SizeRules:
     mask_stride: int
 
     @property
+    @abstractmethod
     def multiple(self) -> int:
-        raise NotImplementedError
+        """What both input sides must be a multiple of (the family's total downsampling)."""
 
     def check_size(self, hw: tuple[int, int]) -> tuple[int, int]:
         """``hw`` if both sides are positive multiples of :attr:`multiple`, else ``ValueError``."""
