@@ -14,8 +14,8 @@ from vps.config import Config
 from vps.data.clip import Clip
 from vps.model.knet import VideoKNet
 from vps.train.checkpoint import load_checkpoint
-from vps.train.knet import PairLoss, check_family_config, collate_pairs, make_pair_sample
-from vps.train.trainer import RunOptions, Trainer
+from vps.train.knet import check_family_config, collate_pairs, make_pair_sample
+from vps.train.trainer import LossModule, RunOptions, Trainer
 
 
 @pytest.fixture(scope="module")
@@ -86,13 +86,13 @@ def _run(cfg: Config, out: Path, stop: int | None = None, resume: bool = False) 
 def test_trainer_steps_lower_the_loss_on_a_fixed_batch(kitti_root: Path, tmp_path: Path) -> None:
     t = Trainer(_config(kitti_root, 40), RunOptions(tmp_path, progress=False))
     t.setup()
-    assert isinstance(t.model, VideoKNet) and isinstance(t.wrapped, PairLoss)
+    assert isinstance(t.model, VideoKNet) and isinstance(t.wrapped, LossModule)
     batch = next(iter(t.loader))
     assert batch["images"].shape == (2, 2, 32, 64, 3) and batch["targets"].shape == (2, 2, 16, 32)
 
     def fixed_loss() -> float:
         with torch.no_grad():
-            return float(t.wrapped(*t.loss_inputs(batch), t.generator))
+            return float(t.wrapped(*t.loss_inputs(batch), generator=t.generator))
 
     before = fixed_loss()
     for _ in range(20):

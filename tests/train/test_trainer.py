@@ -47,7 +47,8 @@ def test_training_lowers_the_loss_on_a_fixed_batch(kitti_root: Path, tmp_path: P
     def fixed_loss() -> float:
         with torch.no_grad():
             t.generator.manual_seed(0)
-            return float(t.wrapped(normalize(batch["images"]), batch["target"], batch["cond"], t.generator))
+            return float(t.wrapped(normalize(batch["images"]), batch["target"], batch["cond"],
+                                   generator=t.generator))
 
     before = fixed_loss()
     for _ in range(25):

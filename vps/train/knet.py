@@ -1,4 +1,4 @@
-"""Video K-Net training pieces: (reference, key) frame-pair samples, their collate, the loss module.
+"""Video K-Net training pieces: (reference, key) frame-pair samples, their collate, the loss inputs.
 
 A clip of ``T`` frames becomes one :class:`PairSample`: the **last** frame is the key frame and the
 reference frame lies ``1..knet.ref_max_offset`` frames earlier (drawn with the sample's generator, limited
@@ -7,8 +7,9 @@ are resized to the network input size and both panoptic maps to the mask size (n
 maps keep the dataset's ids, so a track has the same id in both frames, which is all the tracking loss
 needs.
 
-:class:`PairLoss` is the trainer's loss module for the family (what DDP wraps), :func:`pair_inputs` turns a
-collated batch into its inputs. Everything sample-side is numpy and deterministic given the generator.
+:func:`pair_inputs` turns a collated batch into the inputs of ``VideoKNet.training_loss``, which the
+trainer's one loss module (:class:`vps.train.trainer.LossModule`) calls. Everything sample-side is numpy
+and deterministic given the generator.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 from torch.utils.data import Dataset
 
 from vps.config import Config
@@ -87,20 +88,6 @@ def pair_inputs(batch: dict[str, Tensor], normalize: Callable[[Tensor], Tensor],
     B = images.shape[0]
     x = normalize(images.flatten(0, 1))  # [2B, 3, H, W]
     return x.unflatten(0, (B, 2)), batch["targets"].to(device, non_blocking=True)
-
-
-class PairLoss(nn.Module):
-    """Routes the (DDP) forward call to ``model.training_loss(images, targets, generator)``."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-        self.logs: dict[str, float] = {}
-
-    def forward(self, images: Tensor, targets: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        loss, logs = self.model.training_loss(images, targets, generator=generator)
-        self.logs = logs
-        return loss
 
 
 def check_family_config(config: Config) -> None:

@@ -60,16 +60,19 @@ class RunOptions:
 
 
 class LossModule(nn.Module):
-    """Routes the (DDP) forward call to ``model.training_loss`` so DDP's gradient hooks see it."""
+    """Routes the (DDP) forward call to ``model.training_loss`` so DDP's gradient hooks see it.
+
+    ``inputs`` are the family's loss inputs (:meth:`Trainer.loss_inputs`): Pix2Seq-D's ``(images, target,
+    cond)``, Video K-Net's ``(images, targets)``.
+    """
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
         self.logs: dict[str, float] = {}
 
-    def forward(self, images: torch.Tensor, target: torch.Tensor, cond: torch.Tensor,
-                generator: torch.Generator | None = None) -> torch.Tensor:
-        loss, logs = self.model.training_loss(images, target, cond, generator=generator)
+    def forward(self, *inputs: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        loss, logs = self.model.training_loss(*inputs, generator=generator)
         self.logs = logs
         return loss
 
@@ -152,11 +155,9 @@ class Trainer:
             self.tb = TensorBoard(self.out / "tb")
 
     def _loss_module(self) -> nn.Module:
-        """The diffusion loss, or the student stage's (``train.student``, :mod:`vps.train.student`), or Video
-        K-Net's (:class:`vps.train.knet.PairLoss`)."""
+        """The model's own loss (:class:`LossModule`: the diffusion loss, Video K-Net's loss), or the student
+        stage's (``train.student``, :mod:`vps.train.student`)."""
         cfg = self.config
-        if cfg.model.family == knet.FAMILY:
-            return knet.PairLoss(self.model)
         if not cfg.train.student:
             return LossModule(self.model)
         def load_ema(model: nn.Module, path: Path) -> None:
@@ -236,7 +237,7 @@ class Trainer:
         amp = (torch.autocast(dev.type, dtype=self.amp_dtype) if self.amp_dtype is not None
                else contextlib.nullcontext())
         with amp:
-            loss = self.wrapped(*inputs, self.generator)
+            loss = self.wrapped(*inputs, generator=self.generator)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(self.optimizer)
