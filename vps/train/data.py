@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from vps.config import Config
 from vps.data.augment import ClipAugment
 from vps.data.meta import DATASET_METAS, DatasetMeta, meta_for_dataset
 from vps.train import knet
-from vps.train.video_batch import VideoSample, collate_samples, make_video_sample
+from vps.train.video_batch import collate_samples, make_video_sample
 
 DATASETS = tuple(DATASET_METAS)  # kitti_step, synth, cityscapes
 
@@ -83,27 +84,24 @@ class StepBatchSampler:
         return {"seed": self.seed, "step": step, "batch_size": self.batch_size, "world_size": self.world_size}
 
 
-class VideoTrainSet(Dataset):
-    """Map-style dataset keyed by ``(clip index, sample seed)``: clip -> augmented -> :class:`VideoSample`."""
+class SeededClipSet(Dataset):
+    """Map-style dataset keyed by ``(clip index, sample seed)``: clip (augmented) -> one training sample.
 
-    def __init__(self, clips: Any, layout: BitLayout, image_size: tuple[int, int], mask_size: tuple[int, int],
-                 cond_drop_prob: float, shuffle_ids: bool = True, ignore_label: int = 255,
-                 single_frame_prob: float = 0.0, id_order: str = "random") -> None:
-        self.clips, self.layout, self.ignore_label = clips, layout, ignore_label
-        self.single_frame_prob, self.id_order = single_frame_prob, id_order
-        self.image_size, self.mask_size = tuple(image_size), tuple(mask_size)
-        self.cond_drop_prob, self.shuffle_ids = cond_drop_prob, shuffle_ids
+    ``make_sample(clip, rng)`` is the model family's sample builder (Pix2Seq-D's
+    :func:`~vps.train.video_batch.make_video_sample`, Video K-Net's :func:`~vps.train.knet.make_pair_sample`,
+    with their settings bound); ``rng`` is seeded by the key's seed and drives the clip's augmentation too.
+    """
+
+    def __init__(self, clips: Any, make_sample: Callable[[Any, np.random.Generator], Any]) -> None:
+        self.clips, self.make_sample = clips, make_sample
 
     def __len__(self) -> int:
         return len(self.clips)
 
-    def __getitem__(self, key: tuple[int, int]) -> VideoSample:
+    def __getitem__(self, key: tuple[int, int]) -> Any:
         index, seed = key
         rng = np.random.default_rng(seed)
-        clip = self.clips.get(index, rng)
-        return make_video_sample(clip, rng, self.layout, self.image_size, self.mask_size,  # type: ignore[arg-type]
-                                 self.cond_drop_prob, self.shuffle_ids, self.ignore_label,
-                                 self.single_frame_prob, self.id_order)
+        return self.make_sample(self.clips.get(index, rng), rng)
 
 
 def data_root(config: Config, out_dir: str | Path) -> Path:
@@ -157,17 +155,19 @@ Collate = Callable[[list[Any]], dict[str, torch.Tensor]]
 def train_dataset(clips: Any, config: Config, layout: BitLayout, image_size: tuple[int, int],
                   mask_size: tuple[int, int]) -> tuple[Dataset, Collate]:
     """The model family's training samples of ``clips`` and their collate function: Pix2Seq-D's
-    :class:`VideoTrainSet` (target + conditioning), or Video K-Net's frame pairs
-    (:class:`vps.train.knet.PairTrainSet`)."""
+    :class:`~vps.train.video_batch.VideoSample` (target + conditioning), or Video K-Net's frame pairs
+    (:class:`vps.train.knet.PairSample`)."""
     if config.model.family == knet.FAMILY:
-        return knet.PairTrainSet(clips, image_size, mask_size, config.knet.ref_max_offset), knet.collate_pairs
-    cond_drop = config.diffusion.cond_drop_prob
-    if config.data.dataset == "cityscapes":
-        cond_drop = 1.0  # single images: the conditioning is always zero
-    dataset = VideoTrainSet(clips, layout, image_size, mask_size, cond_drop, config.data.shuffle_track_ids,
-                            dataset_meta(config).ignore_label, config.data.single_frame_prob,
-                            config.data.track_id_order)
-    return dataset, collate_samples
+        pairs = partial(knet.make_pair_sample, image_size=image_size, mask_size=mask_size,
+                        max_offset=config.knet.ref_max_offset)
+        return SeededClipSet(clips, pairs), knet.collate_pairs
+    d = config.data
+    cond_drop = 1.0 if d.dataset == "cityscapes" else config.diffusion.cond_drop_prob  # images: no history
+    samples = partial(make_video_sample, layout=layout, image_size=image_size, mask_size=mask_size,
+                      cond_drop_prob=cond_drop, shuffle_ids=d.shuffle_track_ids,
+                      ignore_label=dataset_meta(config).ignore_label, single_frame_prob=d.single_frame_prob,
+                      id_order=d.track_id_order)
+    return SeededClipSet(clips, samples), collate_samples
 
 
 def build_train_loader(

@@ -16,12 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset
 
 from vps.config import Config
 from vps.data.augment import resize_images, resize_labels
@@ -61,24 +59,6 @@ def collate_pairs(samples: list[PairSample]) -> dict[str, Tensor]:
         "targets": torch.from_numpy(np.stack([s.targets for s in samples])),
         "offset": torch.tensor([s.offset for s in samples], dtype=torch.int64),
     }
-
-
-class PairTrainSet(Dataset):
-    """Map-style dataset keyed by ``(clip index, sample seed)``: clip -> augmented -> :class:`PairSample`."""
-
-    def __init__(self, clips: Any, image_size: tuple[int, int], mask_size: tuple[int, int],
-                 max_offset: int) -> None:
-        self.clips, self.max_offset = clips, int(max_offset)
-        self.image_size, self.mask_size = tuple(image_size), tuple(mask_size)
-
-    def __len__(self) -> int:
-        return len(self.clips)
-
-    def __getitem__(self, key: tuple[int, int]) -> PairSample:
-        index, seed = key
-        rng = np.random.default_rng(seed)
-        clip = self.clips.get(index, rng)
-        return make_pair_sample(clip, rng, self.image_size, self.mask_size, self.max_offset)  # type: ignore[arg-type]
 
 
 def pair_inputs(batch: dict[str, Tensor], normalize: Callable[[Tensor], Tensor],
