@@ -177,6 +177,12 @@ class FrameProgram:
                 raise ValueError(f"kernel plan: stuff_classes {bad} are not stuff classes of "
                                  f"{self.meta.name}")
 
+    @property
+    def step_counts(self) -> tuple[int, int] | None:
+        """``(cold, warm)`` denoiser calls per frame, or ``None`` for a family without a step plan (Video
+        K-Net: one graph call per frame)."""
+        return None if self.sampler is None else (self.sampler.cold.steps, self.sampler.warm.steps)
+
     def with_postprocess(self, min_instance_area: int | None = None,
                          min_part_area: int | None = None) -> FrameProgram:
         """This program with other post-processing thresholds (``None`` keeps the program's)."""

@@ -151,7 +151,7 @@ def test_compare_plot_and_program_without_steps(tmp_path: Path) -> None:
     path = plot_compare(mixed_report(), tmp_path / "sub" / "cmp.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     program = SimpleNamespace(family="video_knet", preset="knet_tiny", input_size=(96, 320),
-                              min_instance_area=4, min_part_area=0, sampler=None)
+                              min_instance_area=4, min_part_area=0, sampler=None, step_counts=None)
     plan = _plan_info(program, warm_start=True)  # type: ignore[arg-type]
     assert plan["steps"] is None and plan["warm_steps"] is None and plan["family"] == "video_knet"
 

@@ -146,12 +146,12 @@ def check_args(args: argparse.Namespace) -> None:
 
 def sweep_steps(args: argparse.Namespace, manifest: Manifest) -> list[int]:
     """Step counts to re-export: ``--steps`` minus the one the artifacts already run (cold = warm = N)."""
-    sampler = manifest.program.sampler
-    if sampler is None:  # a family without denoising steps (Video K-Net)
+    steps = manifest.program.step_counts
+    if steps is None:  # a family without denoising steps (Video K-Net)
         if args.steps:
             raise ValueError(f"--steps: a {manifest.program.family} export has no denoising steps to sweep")
         return []
-    cold, warm = sampler.cold.steps, sampler.warm.steps
+    cold, warm = steps
     todo = [s for s in (args.steps or []) if (s, s) != (cold, warm)]
     if todo and args.checkpoint is None:
         raise ValueError(f"--steps {','.join(map(str, args.steps))}: the artifacts run {cold} steps; other "
@@ -203,7 +203,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         return run_compare(args)
     args.artifacts = args.artifacts[0]
     manifest = load_manifest(args.artifacts)
-    if manifest.program.sampler is None:  # no diffusion (Video K-Net): no naive baseline, no step sweep
+    if manifest.program.step_counts is None:  # no diffusion (Video K-Net): no naive baseline, no step sweep
         args.no_baseline = True
     elif args.checkpoint is None and manifest.checkpoint:  # the checkpoint the artifacts were exported from
         args.checkpoint = Path(manifest.checkpoint)

@@ -129,9 +129,8 @@ class DeployedPipeline:
 
 def _plan_info(program: FrameProgram, warm_start: bool) -> dict[str, Any]:
     """The :class:`DeployedInfo` fields a frame program fixes (step counts only where it has a step plan)."""
-    sampler = getattr(program, "sampler", None)
-    return {"steps": None if sampler is None else sampler.cold.steps,
-            "warm_steps": None if sampler is None else sampler.warm.steps,
+    sampler, steps = program.sampler, program.step_counts
+    return {"steps": None if steps is None else steps[0], "warm_steps": None if steps is None else steps[1],
             "warm_start": warm_start, "warm_start_time": None if sampler is None else sampler.warm_start_time,
             "input_size": tuple(program.input_size), "min_instance_area": program.min_instance_area,
             "min_part_area": program.min_part_area, "family": program.family, "preset": program.preset}
@@ -147,8 +146,10 @@ def graph_bytes(folder: str | Path, manifest: Manifest) -> int | None:
 
 def manifest_steps(folder: str | Path) -> tuple[int, int]:
     """(cold steps, warm steps) of an export folder's frame program."""
-    sampler = load_manifest(folder, verify=False).program.sampler
-    return sampler.cold.steps, sampler.warm.steps
+    steps = load_manifest(folder, verify=False).program.step_counts
+    if steps is None:
+        raise ValueError(f"{folder}: the export's model family has no denoising steps")
+    return steps
 
 
 def reexport(checkpoint: str | Path, template: str | Path, steps: int, out: str | Path,

@@ -164,6 +164,7 @@ def verify(reference: Backend, candidate: Backend, manifest: Manifest, clips: Se
     closed = _agreement(ref_preds, cand_preds, program.layout.label_divisor)
     passed, diverged, message = decide(tf.stats, closed["agreement"], tol)
     stq_ref, stq_cand = stq_of(ref_preds, clips, program.meta), stq_of(cand_preds, clips, program.meta)
+    steps = program.step_counts
     return {
         "passed": passed, "diverged": diverged, "message": message, "reference": reference.name,
         "backend": candidate.name, "engine": manifest.engine, "precision": precision,
@@ -171,8 +172,8 @@ def verify(reference: Backend, candidate: Backend, manifest: Manifest, clips: Se
                      "postprocess": "vps.postprocess (torch on the reference, NumPy on the artifacts)",
                      "tracking": asdict(DEFAULT_TRACKER), "compared": "tracked panoptic maps at frame size",
                      "min_instance_area": program.min_instance_area, "min_part_area": program.min_part_area},
-        "steps": None if program.sampler is None else program.sampler.cold.steps, "warm_start": warm_start,
-        "warm_steps": None if program.sampler is None else program.sampler.warm.steps, "seed": seed,
+        "steps": None if steps is None else steps[0], "warm_start": warm_start,
+        "warm_steps": None if steps is None else steps[1], "seed": seed,
         "source": source, "clips": len(clips),
         "frames": sum(len(c) for c in clips), "input_size": list(program.input_size),
         "tolerance": {"agreement": tol.agreement, "rel_err": tol.rel_err},

@@ -63,10 +63,9 @@ def parse_spec(spec: str) -> tuple[Path, int | None]:
 def default_label(program: Any) -> str:
     """``Pix2Seq-D, 2 steps``, ``Pix2Seq-D, 4 steps (warm 2)``, ``Video K-Net``: family and step plan."""
     name = FAMILY_NAMES.get(program.family, program.family)
-    sampler = getattr(program, "sampler", None)
-    if sampler is None:
+    if program.step_counts is None:
         return name
-    cold, warm = sampler.cold.steps, sampler.warm.steps
+    cold, warm = program.step_counts
     text = f"{name}, {cold} step{'s' if cold != 1 else ''}"
     return text if warm == cold else f"{text} (warm {warm})"
 
