@@ -24,8 +24,9 @@ from torch import Tensor
 from vps.config import Config
 from vps.data.augment import resize_images, resize_labels
 from vps.data.clip import Clip
+from vps.model.program import KNET_FAMILY
 
-FAMILY = "video_knet"
+FAMILY = KNET_FAMILY  # the family name, defined once with the frame programs
 
 
 @dataclass
