@@ -148,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=40)
     ap.add_argument("--host-ms", type=float, default=2.7,
                     help="preprocess + decode + tracking per frame (vps-bench's stage medians)")
+    ap.add_argument("--variants", nargs="+", choices=[name for name, _ in REWRITES],
+                    default=[name for name, _ in REWRITES], help="which of the cumulative rewrites to time")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -158,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         chain: list[Callable[[nn.Module], None]] = []
         for name, rewrite in REWRITES:
             chain = chain + ([rewrite] if rewrite else [])
+            if name not in args.variants:
+                continue
             (Path(tmp) / name).mkdir()
             variants[name] = export_variant(base, chain, Path(tmp) / name, hw)
         times = {(v, g): [] for v, graphs in variants.items() for g in graphs}
