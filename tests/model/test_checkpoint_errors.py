@@ -6,8 +6,8 @@ PyTorch's advice to re-run with ``weights_only=False``, in vps-export, vps-train
 
 from __future__ import annotations
 
-import os
 import pickle
+import random
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,7 +32,8 @@ def _good_bytes(tmp: Path) -> bytes:
 
 BAD: dict[str, tuple[Callable[[Path], bytes], str]] = {
     "empty": (lambda t: b"", "empty"),
-    "random": (lambda t: os.urandom(4096), "not a PyTorch checkpoint"),
+    "random": (lambda t: random.Random(17).randbytes(4096), "not a PyTorch checkpoint"),
+    "random_0x80": (lambda t: b"\x80\xc7" + random.Random(18).randbytes(4094), "not a PyTorch checkpoint"),
     "truncated": (lambda t: _good_bytes(t)[:700], "truncated"),
     "pickle": (lambda t: pickle.dumps(Payload()), "not a vps checkpoint"),
     "torch_object": (lambda t: _torch_object(t), "not a vps checkpoint"),

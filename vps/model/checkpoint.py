@@ -132,6 +132,9 @@ def _intact_zip(path: Path) -> bool:
         return False
 
 
+_PICKLE_PROTOCOLS = (b"\x02", b"\x03", b"\x04", b"\x05")  # a pickle opens with PROTO (0x80), then these
+
+
 def _unreadable_reason(path: Path, size: int, error: Exception) -> str:
     """One complete sentence on why ``torch.load(path, weights_only=True)`` failed."""
     with open(path, "rb") as f:
@@ -144,7 +147,7 @@ def _unreadable_reason(path: Path, size: int, error: Exception) -> str:
             return ("not a vps checkpoint: it holds Python objects other than tensors and plain data, which "
                     "are never loaded (only weights_only checkpoints are read)")
         return f"damaged checkpoint ({type(error).__name__} while reading the zip archive)"
-    if head[:1] == b"\x80" and "Weights only load failed" in text:
+    if head[:1] == b"\x80" and head[1:2] in _PICKLE_PROTOCOLS and "Weights only load failed" in text:
         return ("not a vps checkpoint: a pickle of Python objects rather than a torch.save file of tensors "
                 "(never loaded, only weights_only checkpoints are read)")
     if isinstance(error, EOFError | zipfile.BadZipFile):
