@@ -1,5 +1,5 @@
-"""A tiny stand-in for Pix2SeqD (same training interface), a tiny KITTI-STEP folder writer, and the check
-that two training runs ended in the same state."""
+"""A tiny stand-in for Pix2SeqD (same training interface), a tiny KITTI-STEP folder writer, and the checks
+that a stopped and resumed training run ends in the same state as a straight one."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from torch import nn
 from vps.bits import BitLayout
 from vps.config import Config
 from vps.data.codecs import write_image, write_kitti_panoptic
+from vps.train.checkpoint import load_checkpoint
+from vps.train.trainer import RunOptions, Trainer
 
 
 class StandIn(nn.Module):
@@ -46,6 +48,30 @@ def assert_same_weights(a: object, b: object) -> None:
         assert torch.equal(w, b_weights[k]), k
     for k, w in a.ema.shadow.items():  # type: ignore[attr-defined]
         assert torch.equal(w, b.ema.shadow[k]), k  # type: ignore[attr-defined]
+
+
+def run_trainer(cfg: Config, out: Path, stop: int | None = None, resume: bool = False,
+                **trainer_options: object) -> Trainer:
+    """A finished :meth:`Trainer.fit` of ``cfg`` into ``out`` (``stop``: end at that step, like a killed
+    run)."""
+    t = Trainer(cfg, RunOptions(out, resume=resume, stop_step=stop, progress=False),
+                **trainer_options)  # type: ignore[arg-type]
+    t.fit()
+    return t
+
+
+def straight_and_resumed(cfg: Config, tmp: Path, stop: int,
+                         **trainer_options: object) -> tuple[Trainer, Trainer]:
+    """``cfg`` run straight into ``tmp/a``, and into ``tmp/b`` stopped at ``stop`` then resumed; checks that
+    the stopped run's checkpoint is at ``stop`` and that both runs end at the same step with bit-identical
+    model and EMA weights. Returns ``(straight, resumed)`` for the caller's own checks."""
+    straight = run_trainer(cfg, tmp / "a", **trainer_options)
+    run_trainer(cfg, tmp / "b", stop=stop, **trainer_options)
+    assert load_checkpoint(tmp / "b" / "last.pt").step == stop
+    resumed = run_trainer(cfg, tmp / "b", resume=True, **trainer_options)
+    assert straight.step == resumed.step
+    assert_same_weights(straight, resumed)
+    return straight, resumed
 
 
 def stand_in_factory(config: Config) -> nn.Module:

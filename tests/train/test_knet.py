@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.train.stand_in import assert_same_weights, write_kitti_folder
+from tests.train.stand_in import straight_and_resumed, write_kitti_folder
 from vps.config import Config
 from vps.data.clip import Clip
 from vps.model.knet import VideoKNet
@@ -77,12 +77,6 @@ def _config(root: Path, max_steps: int = 6) -> Config:
     return cfg
 
 
-def _run(cfg: Config, out: Path, stop: int | None = None, resume: bool = False) -> Trainer:
-    t = Trainer(cfg, RunOptions(out, resume=resume, stop_step=stop, progress=False))
-    t.fit()
-    return t
-
-
 def test_trainer_steps_lower_the_loss_on_a_fixed_batch(kitti_root: Path, tmp_path: Path) -> None:
     t = Trainer(_config(kitti_root, 40), RunOptions(tmp_path, progress=False))
     t.setup()
@@ -103,12 +97,8 @@ def test_trainer_steps_lower_the_loss_on_a_fixed_batch(kitti_root: Path, tmp_pat
 
 
 def test_knet_resume_is_bit_exact(kitti_root: Path, tmp_path: Path) -> None:
-    straight = _run(_config(kitti_root), tmp_path / "a")
-    _run(_config(kitti_root), tmp_path / "b", stop=4)
-    assert load_checkpoint(tmp_path / "b" / "last.pt").step == 4
-    resumed = _run(_config(kitti_root), tmp_path / "b", resume=True)
-    assert straight.step == resumed.step == 6
-    assert_same_weights(straight, resumed)
+    straight, _ = straight_and_resumed(_config(kitti_root), tmp_path, stop=4)
+    assert straight.step == 6
     rows = [list(csv.DictReader((tmp_path / d / "log.csv").open())) for d in ("a", "b")]
     logged = [[(r["step"], r["loss"], r["lr"]) for r in rs] for rs in rows]
     assert logged[0] == logged[1]

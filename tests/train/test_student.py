@@ -10,12 +10,11 @@ import pytest
 import torch
 
 from tests.model.test_model import SMALL, _batch
-from tests.train.stand_in import write_kitti_folder
+from tests.train.stand_in import run_trainer, straight_and_resumed, write_kitti_folder
 from vps.config import Config, DiffusionConfig
 from vps.model import Pix2SeqD
 from vps.train.checkpoint import load_checkpoint
 from vps.train.student import StudentLoss, check_student_config
-from vps.train.trainer import RunOptions, Trainer
 
 
 def _config(method: str, **train: object) -> Config:
@@ -111,23 +110,10 @@ def _train_config(root: Path, **train: object) -> Config:
     return cfg
 
 
-def _run(cfg: Config, out: Path, stop: int | None = None, resume: bool = False) -> Trainer:
-    t = Trainer(cfg, RunOptions(out, resume=resume, stop_step=stop, progress=False))
-    t.fit()
-    return t
-
-
 def test_student_stage_resumes_bit_identically(kitti_root: Path, tmp_path: Path) -> None:
-    _run(_train_config(kitti_root, max_steps=1), tmp_path / "teacher")
+    run_trainer(_train_config(kitti_root, max_steps=1), tmp_path / "teacher")
     teacher = str(tmp_path / "teacher" / "last.pt")
     cfg = _train_config(kitti_root, student="distill", init_from=teacher, student_warm_prob=0.5)
-    straight = _run(cfg, tmp_path / "a")
-    _run(cfg, tmp_path / "b", stop=2)
-    assert load_checkpoint(tmp_path / "b" / "last.pt").step == 2
-    resumed = _run(cfg, tmp_path / "b", resume=True)
-    assert straight.step == resumed.step == 4
-    for k, a in straight.model.state_dict().items():
-        assert torch.equal(a, resumed.model.state_dict()[k]), k
-    for k, a in straight.ema.shadow.items():
-        assert torch.equal(a, resumed.ema.shadow[k]), k
+    straight, _ = straight_and_resumed(cfg, tmp_path, stop=2)
+    assert straight.step == 4
     assert not any(k.startswith("teacher") for k in load_checkpoint(tmp_path / "a" / "last.pt").model)

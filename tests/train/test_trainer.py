@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.train.stand_in import assert_same_weights, normalize, stand_in_factory, write_kitti_folder
+from tests.train.stand_in import (
+    normalize,
+    run_trainer,
+    stand_in_factory,
+    straight_and_resumed,
+    write_kitti_folder,
+)
 from vps.config import Config
 from vps.errors import DataError
 from vps.train.checkpoint import load_checkpoint
@@ -32,10 +38,7 @@ def _config(root: Path, max_steps: int = 8) -> Config:
 
 
 def _run(cfg: Config, out: Path, stop: int | None = None, resume: bool = False) -> Trainer:
-    t = Trainer(cfg, RunOptions(out, resume=resume, stop_step=stop, progress=False),
-                model_factory=stand_in_factory, normalize=normalize)
-    t.fit()
-    return t
+    return run_trainer(cfg, out, stop, resume, model_factory=stand_in_factory, normalize=normalize)
 
 
 def test_training_lowers_the_loss_on_a_fixed_batch(kitti_root: Path, tmp_path: Path) -> None:
@@ -58,12 +61,9 @@ def test_training_lowers_the_loss_on_a_fixed_batch(kitti_root: Path, tmp_path: P
 
 
 def test_resume_is_bit_exact(kitti_root: Path, tmp_path: Path) -> None:
-    straight = _run(_config(kitti_root), tmp_path / "a")
-    _run(_config(kitti_root), tmp_path / "b", stop=4)
-    assert load_checkpoint(tmp_path / "b" / "last.pt").step == 4
-    resumed = _run(_config(kitti_root), tmp_path / "b", resume=True)
-    assert straight.step == resumed.step == 8
-    assert_same_weights(straight, resumed)
+    straight, _ = straight_and_resumed(_config(kitti_root), tmp_path, stop=4, model_factory=stand_in_factory,
+                                       normalize=normalize)
+    assert straight.step == 8
     ca, cb = load_checkpoint(tmp_path / "a" / "last.pt"), load_checkpoint(tmp_path / "b" / "last.pt")
     assert ca.optimizer["state"][0]["step"] == cb.optimizer["state"][0]["step"]
     assert torch.equal(ca.optimizer["state"][0]["exp_avg"], cb.optimizer["state"][0]["exp_avg"])
