@@ -52,15 +52,20 @@ from vps.model.denoiser import ResBlock  # noqa: E402
 GRAPHS = ("encoder", "context", "denoiser_step", "denoiser_final")  # one warm 2-step frame
 
 
-def _affine_norms(model: nn.Module) -> None:
-    """Every GroupNorm -> an eval BatchNorm2d with zero mean, unit variance and the GroupNorm's affine."""
+def _replace_modules(model: nn.Module, kind: type[nn.Module], make: Callable[[nn.Module], nn.Module]) -> None:
+    """Every submodule of type ``kind`` -> ``make(it)``."""
     for module in list(model.modules()):
         for name, child in list(module.named_children()):
-            if isinstance(child, nn.GroupNorm):
-                bn = nn.BatchNorm2d(child.num_channels).eval()
-                bn.weight.data.copy_(child.weight.data)
-                bn.bias.data.copy_(child.bias.data)
-                setattr(module, name, bn)
+            if isinstance(child, kind):
+                setattr(module, name, make(child))
+
+
+def _affine(norm: nn.Module) -> nn.Module:
+    """An eval BatchNorm2d with zero mean, unit variance and the GroupNorm ``norm``'s affine."""
+    bn = nn.BatchNorm2d(norm.num_channels).eval()
+    bn.weight.data.copy_(norm.weight.data)
+    bn.bias.data.copy_(norm.bias.data)
+    return bn
 
 
 def _block_without_film(self: ResBlock, x: Tensor, temb: Tensor) -> Tensor:
@@ -70,17 +75,14 @@ def _block_without_film(self: ResBlock, x: Tensor, temb: Tensor) -> Tensor:
 
 
 def no_groupnorm(model: nn.Module) -> None:
-    _affine_norms(model)
+    _replace_modules(model, nn.GroupNorm, _affine)
     for m in model.modules():
         if isinstance(m, ResBlock):
             m.forward = types.MethodType(_block_without_film, m)
 
 
 def relu(model: nn.Module) -> None:
-    for module in list(model.modules()):
-        for name, child in list(module.named_children()):
-            if isinstance(child, nn.GELU):
-                setattr(module, name, nn.ReLU())
+    _replace_modules(model, nn.GELU, lambda _: nn.ReLU())
 
 
 def _softmax_bits(self: fused.BitHead, raw: Tensor) -> Tensor:
@@ -128,13 +130,13 @@ def export_variant(base: nn.Module, rewrites: list[Callable[[nn.Module], None]],
     _, contracts = model_contracts(model, "pix2seq_d")
     graphs = {}
     original = fused.BitHead.bits
-    for c in (c for c in contracts if c.name in GRAPHS):
-        if softmax_head in rewrites:
-            fused.BitHead.bits = _softmax_bits  # type: ignore[method-assign]
-        try:
-            path = export_graph(model, c, out / f"{c.name}.onnx")
-        finally:
-            fused.BitHead.bits = original  # type: ignore[method-assign]
+    if softmax_head in rewrites:
+        fused.BitHead.bits = _softmax_bits  # type: ignore[method-assign]
+    try:
+        paths = {c: export_graph(model, c, out / f"{c.name}.onnx") for c in contracts if c.name in GRAPHS}
+    finally:
+        fused.BitHead.bits = original  # type: ignore[method-assign]
+    for c, path in paths.items():
         feeds = _feeds(c, hw)
         graphs[c.name] = (_session(path), feeds,
                           graph_flops(path, {k: v.shape for k, v in feeds.items()}) / 1e9)
